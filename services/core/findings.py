@@ -1,0 +1,101 @@
+"""Findings: what screening says about one transfer, and why.
+
+The dictionary form (:meth:`Finding.to_dict`) is the public contract shared by
+``ewatch screen`` and the matcher's store: fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    VIOLATION = "violation"
+    INDICATOR = "indicator"
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRef:
+    role: str
+    name: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class DesignatedRef:
+    reference_number: str
+    name: str
+    matched_name: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference_number": self.reference_number,
+            "name": self.name,
+            "matched_name": self.matched_name,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    record_id: str
+    kind: Kind
+    regime: str | None
+    rule_id: str
+    phase: str | None
+    severity: Severity
+    summary: str
+    citations: tuple[str, ...]
+    party: PartyRef | None = None
+    designated: DesignatedRef | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    ruleset_version: int = 0
+    list_version: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this finding within its record.
+
+        The same record screened twice with the same rules yields the same keys,
+        which is what lets the store refuse duplicates.
+        """
+        parts = (
+            self.kind,
+            self.regime or "",
+            self.rule_id,
+            self.phase or "",
+            self.party.role if self.party else "",
+            self.party.name if self.party else "",
+            self.designated.reference_number if self.designated else "",
+        )
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "kind": self.kind.value,
+            "regime": self.regime,
+            "rule_id": self.rule_id,
+            "phase": self.phase,
+            "severity": self.severity.value,
+            "summary": self.summary,
+            "citations": list(self.citations),
+            "party": self.party.to_dict() if self.party else None,
+            "designated": self.designated.to_dict() if self.designated else None,
+            "evidence": dict(self.evidence),
+            "ruleset_version": self.ruleset_version,
+            "list_version": self.list_version,
+        }

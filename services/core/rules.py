@@ -1,0 +1,255 @@
+"""The rules table: UN arms-embargo regimes and their effective-dated phases.
+
+Rules are data (``rules/*.yaml``, validated by ``schemas/ruleset.v1.json``),
+never code. This module holds their typed form and the pure loader; the store
+keeps numbered, immutable versions of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from jsonschema import Draft202012Validator
+
+from services.core import resources
+
+
+class Scope(StrEnum):
+    TERRITORY = "territory"
+    NON_STATE_ACTORS = "non_state_actors"
+    DESIGNATED = "designated"
+
+
+class Direction(StrEnum):
+    INTO = "into"
+    OUT_OF = "out_of"
+    BOTH = "both"
+
+
+class ItemScope(StrEnum):
+    ALL_ARMS = "all_arms"
+    SALW = "salw"
+
+
+class Procedure(StrEnum):
+    NONE = "none"
+    NOTIFICATION = "advance_notification"
+    APPROVAL = "prior_approval"
+
+
+PROCEDURE_WORDS = {
+    Procedure.NONE: "no procedure",
+    Procedure.NOTIFICATION: "advance notification to the Committee",
+    Procedure.APPROVAL: "prior approval by the Committee",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    symbol: str  # "S/RES/2752 (2024)"
+    paragraphs: tuple[str, ...] = ()
+    url: str | None = None
+
+    def __str__(self) -> str:
+        if not self.paragraphs:
+            return self.symbol
+        word = "para" if len(self.paragraphs) == 1 else "paras"
+        return f"{self.symbol}, {word} {', '.join(self.paragraphs)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    id: str
+    description: str
+    procedure: Procedure
+    #: End-user (or consignee) party types the exemption covers; empty = any.
+    end_user_types: frozenset[str] = frozenset()
+    #: Item categories the exemption covers; empty = any item.
+    item_categories: frozenset[str] = frozenset()
+    citations: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    id: str
+    start: date
+    end: date | None  # inclusive last day; None = open-ended
+    summary: str
+    scopes: frozenset[Scope]
+    direction: Direction
+    item_scope: ItemScope
+    assistance: bool
+    citations: tuple[Citation, ...]
+    exemptions: tuple[Exemption, ...] = ()
+    #: What a non-exempt transfer would need to be lawful, if anything.
+    otherwise: Procedure | None = None
+    confidence: str = "confirmed"
+    caveat: str | None = None
+
+    def in_force(self, on: date) -> bool:
+        return self.start <= on and (self.end is None or on <= self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    id: str  # UN reference-number prefix: HT, SO, ...
+    name: str
+    committee: str | None
+    list_type: str | None  # UN_LIST_TYPE in the Consolidated List
+    territory: str | None  # ISO alpha-2 of the embargoed territory, if any
+    phases: tuple[Phase, ...]
+    neighbours: frozenset[str] = frozenset()
+
+    def phases_on(self, on: date) -> tuple[Phase, ...]:
+        return tuple(p for p in self.phases if p.in_force(on))
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    version: int
+    regimes: Mapping[str, Regime]
+    digest: str = ""
+    by_list_type: Mapping[str, Regime] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, version: int, regimes: Iterable[Regime], digest: str = "") -> Ruleset:
+        table = {r.id: r for r in regimes}
+        by_list = {r.list_type: r for r in table.values() if r.list_type}
+        return cls(version=version, regimes=table, digest=digest, by_list_type=by_list)
+
+
+class RulesError(ValueError):
+    """A rules document is not valid; the message names the file and the field."""
+
+
+def _citations(raw: Iterable[Mapping[str, Any]]) -> tuple[Citation, ...]:
+    return tuple(
+        Citation(
+            symbol=c["symbol"],
+            paragraphs=tuple(str(p) for p in c.get("paragraphs", ())),
+            url=c.get("url"),
+        )
+        for c in raw
+    )
+
+
+def _exemption(raw: Mapping[str, Any]) -> Exemption:
+    return Exemption(
+        id=raw["id"],
+        description=raw["description"],
+        procedure=Procedure(raw.get("procedure", "none")),
+        end_user_types=frozenset(raw.get("end_user_types", ())),
+        item_categories=frozenset(raw.get("item_categories", ())),
+        citations=_citations(raw.get("citations", ())),
+    )
+
+
+def _phase(raw: Mapping[str, Any]) -> Phase:
+    end = raw.get("end")
+    otherwise = raw.get("otherwise")
+    return Phase(
+        id=raw["id"],
+        start=date.fromisoformat(str(raw["start"])),
+        end=date.fromisoformat(str(end)) if end else None,
+        summary=raw["summary"],
+        scopes=frozenset(Scope(s) for s in raw["scope"]),
+        direction=Direction(raw["direction"]),
+        item_scope=ItemScope(raw["items"]),
+        assistance=bool(raw.get("assistance", False)),
+        citations=_citations(raw["citations"]),
+        exemptions=tuple(_exemption(e) for e in raw.get("exemptions", ())),
+        otherwise=Procedure(otherwise) if otherwise else None,
+        confidence=raw.get("confidence", "confirmed"),
+        caveat=raw.get("caveat"),
+    )
+
+
+def regime_from_dict(raw: Mapping[str, Any]) -> Regime:
+    phases = tuple(sorted((_phase(p) for p in raw["phases"]), key=lambda p: p.start))
+    return Regime(
+        id=raw["id"],
+        name=raw["name"],
+        committee=raw.get("committee"),
+        list_type=raw.get("list_type"),
+        territory=raw.get("territory"),
+        phases=phases,
+        neighbours=frozenset(raw.get("neighbours", ())),
+    )
+
+
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(orjson.loads(resources.schema_bytes("ruleset.v1.json")))
+
+
+def validate_documents(documents: Mapping[str, Mapping[str, Any]]) -> None:
+    """Raise :class:`RulesError` naming every problem in every document."""
+    validator = _validator()
+    problems: list[str] = []
+    for source, doc in documents.items():
+        for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.path)):
+            where = "/".join(str(p) for p in err.absolute_path) or "(document)"
+            problems.append(f"{source}: {where}: {err.message}")
+        problems.extend(f"{source}: {msg}" for msg in _phase_overlaps(doc))
+    if problems:
+        raise RulesError("invalid rules:\n  " + "\n  ".join(problems))
+
+
+def _phase_overlaps(doc: Mapping[str, Any]) -> list[str]:
+    phases = sorted(doc.get("phases", ()), key=lambda p: str(p.get("start")))
+    out = []
+    for before, after in zip(phases, phases[1:], strict=False):
+        end = before.get("end")
+        if end is None or str(end) >= str(after.get("start")):
+            out.append(f"phase {before.get('id')} overlaps phase {after.get('id')}")
+    return out
+
+
+def read_documents(directory: Path) -> dict[str, dict[str, Any]]:
+    """Read every ``*.yaml`` regime file in ``directory`` (sorted by name)."""
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise RulesError(f"no *.yaml rules files in {directory}")
+    docs: dict[str, dict[str, Any]] = {}
+    for path in files:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise RulesError(f"{path.name}: not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise RulesError(f"{path.name}: expected a mapping at the top level")
+        # YAML turns 2023-10-02 into a date; the schema and the stored version want text.
+        docs[path.name] = orjson.loads(orjson.dumps(doc))
+    return docs
+
+
+def digest_documents(documents: Mapping[str, Mapping[str, Any]]) -> str:
+    canonical = orjson.dumps(
+        {k: documents[k] for k in sorted(documents)},
+        option=orjson.OPT_SORT_KEYS,
+        default=str,
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def ruleset_from_documents(
+    documents: Mapping[str, Mapping[str, Any]], version: int = 0
+) -> Ruleset:
+    validate_documents(documents)
+    return Ruleset.of(
+        version,
+        (regime_from_dict(doc) for doc in documents.values()),
+        digest=digest_documents(documents),
+    )
+
+
+def load_directory(directory: Path | None = None, version: int = 0) -> Ruleset:
+    """Load and validate the rules in ``directory`` (default: the shipped rules)."""
+    return ruleset_from_documents(read_documents(directory or resources.rules_dir()), version)
