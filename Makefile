@@ -1,0 +1,47 @@
+# Embargo Watch — the two commands of the Quick start, and their parts.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo up test unit integration lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: start the stack on the embedded defaults, push the sample feed, show the findings.
+demo: $(STAMP)
+	$(BIN)/python -m services.cli.demo_run
+
+## make up: the stack in the foreground until Ctrl-C.
+up: $(STAMP)
+	$(BIN)/ewatch up
+
+## make test: every test, unit and integration, against the embedded PostgreSQL and broker
+## unless EWATCH_TEST_DATABASE_URL / EWATCH_TEST_KAFKA_BOOTSTRAP_SERVERS point elsewhere.
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy services
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""Kafka plumbing shared by ingest, matcher and tests: topics, producer, envelope.
+
+The embedded tansu broker does not support the idempotent producer (see
+docs/architecture.md), so the producer runs with ``acks=all`` and idempotence
+off; exactly-once *effects* come from record keys plus idempotent writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+SCHEMA_HEADER = ("ewatch-schema", b"transfer.v1")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What travels on ``transfers.v1``: the record and where it came from."""
+
+    integrator: str
+    received_at: datetime
+    record: dict[str, Any]
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {"integrator": self.integrator, "received_at": self.received_at, "record": self.record}
+        )
+
+    @classmethod
+    def decode(cls, value: bytes) -> Envelope:
+        """Raise ``ValueError`` if ``value`` is not an envelope.
+
+        A bare record (an integrator producing straight to Kafka) is accepted
+        too, as integrator ``kafka``.
+        """
+        doc = orjson.loads(value)
+        if not isinstance(doc, dict):
+            raise ValueError("message is not a JSON object")
+        if "record" in doc and "integrator" in doc:
+            received = datetime.fromisoformat(doc["received_at"])
+            return cls(str(doc["integrator"]), received, doc["record"])
+        return cls("kafka", datetime.now(UTC), doc)
+
+
+async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """Create ``topic`` if it does not exist; existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name=topic, num_partitions=partitions, replication_factor=1)]
+        )
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+    """Block until the broker answers metadata requests, or raise ``KafkaError``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except KafkaError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+def make_producer(bootstrap: str, request_timeout_s: float = 30.0) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        compression_type=None,
+        request_timeout_ms=int(request_timeout_s * 1000),
+        max_request_size=4 * 1024 * 1024,
+    )

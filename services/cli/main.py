@@ -1,0 +1,117 @@
+"""``ewatch``: the one command line of Embargo Watch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from services.settings import get_settings
+
+app = typer.Typer(
+    help="Embargo Watch: screen reported arms transfers against UN arms embargoes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+
+def _logging() -> None:
+    level = get_settings().log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def up() -> None:
+    """Run the whole stack (ingest API, matcher) until Ctrl-C.
+
+    Without EWATCH_DATABASE_URL / EWATCH_KAFKA_BOOTSTRAP_SERVERS it starts an
+    embedded PostgreSQL (data in EWATCH_DATA_DIR) and an embedded broker.
+    """
+    from services.stack import supervisor
+
+    _logging()
+    raise typer.Exit(supervisor.run(get_settings(), say=err.print))
+
+
+@app.command()
+def ingest() -> None:
+    """Run the ingest HTTP API (POST /v1/transfers)."""
+    import uvicorn
+
+    from services.ingest.app import create_app
+    from services.stack.runtime import database_url, kafka_bootstrap
+
+    _logging()
+    s = get_settings()
+    api = create_app(s, bootstrap=kafka_bootstrap(s), database_url=database_url(s))
+    uvicorn.run(api, host=s.host, port=s.ingest_port, log_level=s.log_level,
+                access_log=False)
+
+
+@app.command()
+def matcher() -> None:
+    """Run the matcher worker (Faust) that screens transfers.v1 into PostgreSQL."""
+    from services.knowledge import load_context
+    from services.matcher.app import create_app, run_worker
+    from services.stack.runtime import database_url, kafka_bootstrap
+    from services.store.db import async_engine
+
+    s = get_settings()
+    engine = async_engine(database_url(s))
+    faust_app = create_app(s, bootstrap=kafka_bootstrap(s), engine=engine,
+                           context=load_context(s))
+    run_worker(faust_app, loglevel=s.log_level)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from services.stack.runtime import database_url
+    from services.store import migrate
+
+    migrate.upgrade(database_url(get_settings()), revision)
+    err.print(f"database at revision {revision}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations have drifted apart."""
+    from services.stack.runtime import database_url
+    from services.store import migrate
+
+    migrate.check(database_url(get_settings()))
+    err.print("models and migrations agree")
+
+
+@app.command()
+def send(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON or NDJSON file")],
+    url: Annotated[str | None, typer.Option(help="ingest base URL")] = None,
+    integrator: Annotated[str, typer.Option(help="your integrator id")] = "anonymous",
+) -> None:
+    """Post a file of transfer records to the ingest API and print the per-record result."""
+    from services.cli import client
+
+    code = client.send_file(file, url or client.default_url(get_settings()), integrator, err)
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    url: Annotated[str | None, typer.Option(help="ingest base URL")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for screening")] = 60.0,
+) -> None:
+    """Push the sample feed to a running stack and show what was flagged."""
+    from services.cli import client
+
+    raise typer.Exit(client.demo(url or client.default_url(get_settings()), timeout, err))
+
+
+if __name__ == "__main__":
+    app()

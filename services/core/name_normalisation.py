@@ -1,0 +1,209 @@
+"""Turning a party name into the tokens the name matcher compares.
+
+Pure functions, no I/O. The same code folds list names (once, when the index is
+built) and query names (per lookup, cached by the caller), so both sides of a
+comparison always agree on what a "token" is.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+# Folded before NFKD: NFKD would split "й" into "и" + breve and lose the "y".
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ј": "j", "љ": "lj", "њ": "nj",
+    "ђ": "dj", "ћ": "c", "џ": "dz", "ў": "u",
+}  # fmt: skip
+# Latin letters that NFKD leaves whole.
+_LATIN = {"ø": "o", "đ": "d", "ł": "l", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th", "ð": "d",
+          "ħ": "h", "ŀ": "l"}  # fmt: skip
+_PRE = str.maketrans(_CYRILLIC | _LATIN)
+
+# Persian and Arabic spellings of the same letter appear side by side in
+# NAME_ORIGINAL_SCRIPT (ی/ي, ک/ك); hamza seats are already stripped as marks.
+_ARABIC = {"ی": "ي", "ى": "ي", "ک": "ك", "ة": "ه", "ۀ": "ه", "ٱ": "ا", "ـ": ""}
+_APOSTROPHES = frozenset("'’‘`´ʼʻʹ′")  # removed, so "Qa'ida" == "Qaida"
+
+
+class _CharTable(dict[int, str]):
+    """str.translate table that classifies each code point once, on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        cat = unicodedata.category(ch)
+        if ch in _APOSTROPHES or cat[0] == "M" or cat == "Cf":
+            out = ""  # accents, harakat, zero-width joiners, direction marks
+        elif cat[0] == "L":
+            out = _ARABIC.get(ch, ch)
+        elif cat == "Nd":
+            out = str(unicodedata.digit(ch))
+        elif cat[0] == "N":
+            out = ch
+        else:
+            out = " "  # hyphens, punctuation, symbols, emoji: token boundaries
+        self[code] = out
+        return out
+
+
+_CHARS = _CharTable()
+
+
+def fold(text: str) -> str:
+    """Casefolded, accent-free, punctuation-free form with single spaces."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_CHARS).split())
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_PRE))
+    return " ".join(folded.translate(_CHARS).split())
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Titles and honorifics (the list's TITLE values and their spellings), legal
+# forms and name particles: dropped from matching, kept in the displayed name.
+TITLES = _words("""
+    mr mrs ms miss dr doctor prof professor mullah mulla mollah maulavi mawlawi maulvi moulavi
+    mawlavi maulana haji hajji hadji alhaj alhaji hajj sheikh shaikh sheik shaykh general gen
+    colonel col major lieutenant lt captain capt commander brigadier sergeant imam qari mufti
+    ustad ustadz ustaz amir emir wali navy sir
+""")
+LEGAL_FORMS = _words("""
+    llc ltd limited sa sarl sas gmbh ag inc incorporated co corp corporation company plc llp lp
+    bv nv spa srl pte pty jsc ojsc cjsc pjsc ooo zao oao fze fzc fzco kg oy ab est
+""")
+PARTICLES = _words("""
+    the of and for in on at to a an al el ul ud ad ar as az ash ath adh bin ibn bint de da di du
+    la le les van von der den del dos das y et und
+""")
+DROPPED = TITLES | LEGAL_FORMS | PARTICLES
+
+# Descriptive words of organisation names: they count in the score (so
+# "Al Qaida Trading" is not "Al-Qaida") but never retrieve or match on their own.
+GENERIC = _words("""
+    trading trade traders group groupe international intl national army front movement
+    organization organisation foundation charity charitable relief society association
+    committee council party brigade brigades battalion battalions regiment force forces
+    militia islamic islam bank banking industries industrial industry enterprise enterprises
+    holding holdings services service import export commercial commerce shipping maritime
+    logistics investment investments development technology trust fund center centre office
+    department bureau ministry agency institute university academy network union alliance
+    coalition family allies brothers sons people popular liberation revolutionary democratic
+    republic state new united world global east eastern west western north northern south
+    southern central africa african arab asia unit branch exchange money credit joint
+    venture supporters youth province greater special base land korea korean iraq syria yemen
+    pakistan afghanistan libya libyan somalia tunisia indonesia haiti sudan mali congo
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class NameForm:
+    """A name as the matcher sees it: matching tokens in written order.
+
+    ``core[i]`` says whether ``tokens[i]`` is a distinctive token (one that can
+    retrieve and match) or a generic word (one that only counts in the score).
+    """
+
+    folded: str
+    tokens: tuple[str, ...]
+    core: tuple[bool, ...]
+
+    @property
+    def core_tokens(self) -> tuple[str, ...]:
+        return tuple(t for t, c in zip(self.tokens, self.core, strict=True) if c)
+
+    @property
+    def compact(self) -> str:
+        """Tokens joined without spaces: "Abdul Rahman" and "Abdulrahman" agree here."""
+        return "".join(self.tokens)
+
+
+def name_form(text: str) -> NameForm:
+    folded = fold(text)
+    tokens = tuple(t for t in folded.split() if t not in DROPPED)
+    # A lone letter is an initial: it cannot tell two people apart.
+    core = tuple(t not in GENERIC and not (len(t) == 1 and t.isascii()) for t in tokens)
+    if len(tokens) >= 2 and not any(core):
+        # Some listed names are generic words only ("Korea Trading Bank"): such a
+        # name is distinctive as a whole, so all its words must meet.
+        core = (True,) * len(tokens)
+    return NameForm(folded, tokens, core)
+
+
+# Soundex-like consonant classes, first letter included: recall for spelling
+# variants that differ in more than one edit ("Mohammed"/"Muhammad").
+_PHONETIC = str.maketrans(
+    "bfpvcgjkqsxzdtlmnr", "111122222222334556", "aeiouyhw"
+)  # fmt: skip
+
+
+def phonetic_key(token: str) -> str | None:
+    """Consonant-class key of an ASCII token, or None when too short to be useful."""
+    if not token.isascii() or not token.isalpha() or len(token) < 3:
+        return None
+    codes = token.translate(_PHONETIC)
+    key = "".join(c for i, c in enumerate(codes) if i == 0 or c != codes[i - 1])
+    if len(key) < 2:
+        return None
+    return ("0" if token[0] in "aeiouyhw" else "") + key
+
+
+def deletions(token: str) -> set[str]:
+    """The token with one character removed (symmetric-delete fuzzy lookup)."""
+    if len(token) < 4:
+        return set()  # short tokens: one deletion collides with half the vocabulary
+    return {token[:i] + token[i + 1 :] for i in range(len(token))}
+
+
+def trigrams(token: str) -> set[str]:
+    padded = f"${token}$"
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+# Country names as they occur in the Consolidated List (nationality, address
+# and birth-place values), plus common short forms, folded, to ISO alpha-2.
+_COUNTRIES = {
+    "afghanistan": "AF", "albania": "AL", "algeria": "DZ", "bahrain": "BH", "bangladesh": "BD",
+    "belgium": "BE", "bosnia and herzegovina": "BA", "british virgin islands": "VG",
+    "central african republic": "CF", "chad": "TD", "china": "CN",
+    "china hong kong special administrative region": "HK", "hong kong": "HK", "comoros": "KM",
+    "congo": "CG", "democratic peoples republic of korea": "KP", "north korea": "KP",
+    "dprk": "KP", "democratic republic of the congo": "CD", "dr congo": "CD", "drc": "CD",
+    "egypt": "EG", "eritrea": "ER", "ethiopia": "ET", "france": "FR", "georgia": "GE",
+    "germany": "DE", "guinea bissau": "GW", "haiti": "HT", "india": "IN", "indonesia": "ID",
+    "iran islamic republic of": "IR", "iran": "IR", "iraq": "IQ", "italy": "IT", "jordan": "JO",
+    "kenya": "KE", "kuwait": "KW", "lebanon": "LB", "libya": "LY", "liechtenstein": "LI",
+    "malaysia": "MY", "mali": "ML", "marshall islands": "MH", "mauritania": "MR",
+    "morocco": "MA", "myanmar": "MM", "netherlands": "NL", "niger": "NE", "nigeria": "NG",
+    "norway": "NO", "oman": "OM", "pakistan": "PK", "panama": "PA", "philippines": "PH",
+    "qatar": "QA", "russian federation": "RU", "russia": "RU", "rwanda": "RW",
+    "saudi arabia": "SA", "senegal": "SN", "singapore": "SG", "somalia": "SO",
+    "south sudan": "SS", "state of palestine": "PS", "palestine": "PS", "sudan": "SD",
+    "sweden": "SE", "switzerland": "CH", "syrian arab republic": "SY", "syria": "SY",
+    "tajikistan": "TJ", "trinidad and tobago": "TT", "tunisia": "TN", "turkey": "TR",
+    "turkiye": "TR", "uganda": "UG", "united arab emirates": "AE",
+    "united kingdom of great britain and northern ireland": "GB", "united kingdom": "GB",
+    "united republic of tanzania": "TZ", "tanzania": "TZ", "united states of america": "US",
+    "united states": "US", "usa": "US", "uzbekistan": "UZ", "viet nam": "VN", "vietnam": "VN",
+    "yemen": "YE",
+}  # fmt: skip
+_ALPHA2 = frozenset(_COUNTRIES.values())
+
+
+def country_code(value: str | None) -> str | None:
+    """ISO alpha-2 for an alpha-2 code or a country name the list uses; else None."""
+    if not value:
+        return None
+    stripped = value.strip()
+    if len(stripped) == 2 and stripped.isascii() and stripped.isalpha():
+        return stripped.upper()
+    return _COUNTRIES.get(fold(stripped))
+
+
+def known_alpha2() -> frozenset[str]:
+    return _ALPHA2

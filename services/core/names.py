@@ -1,0 +1,484 @@
+"""Matching a party name against the designated parties of the Consolidated List.
+
+Pure and in-memory: :meth:`NameIndex.build` folds every listed name once;
+:meth:`NameIndex.search` retrieves a few candidate names through token,
+phonetic, one-deletion and trigram keys and scores only those. Every score is
+explained by its ``features``, so a reviewer can see why a name was flagged.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Literal
+
+from rapidfuzz.distance import Indel
+
+from services.core.name_normalisation import (
+    NameForm,
+    country_code,
+    deletions,
+    name_form,
+    phonetic_key,
+    trigrams,
+)
+from services.core.sanctions_list import AliasQuality, BirthDate, ListedParty, PartyKind
+
+ALGORITHM_VERSION = "names-1"
+DEFAULT_THRESHOLD = 0.88
+NEAR_MISS_FLOOR = 0.75  # scores in [floor, threshold) are near misses
+
+MatchedOn = Literal["name", "alias", "weak_alias", "former_name", "original_script"]
+Feature = tuple[str, str, str]  # (feature, effect, detail)
+
+# A nickname is weak evidence: alone it stays below DEFAULT_THRESHOLD.
+_WEIGHTS: dict[MatchedOn, float] = {
+    "name": 1.0, "original_script": 1.0, "alias": 1.0, "former_name": 0.95, "weak_alias": 0.85,
+}  # fmt: skip
+_PRIORITY: dict[MatchedOn, int] = {
+    "name": 0, "original_script": 1, "alias": 2, "former_name": 3, "weak_alias": 4,
+}  # fmt: skip
+WEAK_ALIAS_CAP = 0.85
+COUNTRY_SUPPORT = 0.05
+DOB_EXACT, DOB_YEAR, DOB_RANGE, DOB_CONTRADICTION = 0.08, 0.04, 0.03, -0.15
+_MAX_SUPPORT = COUNTRY_SUPPORT + DOB_EXACT
+
+_PAIR_FLOOR = 0.6  # token pairs less alike than this count as unmatched
+_SUBSET_PAIR = 0.8  # every query token at least this close: the query names a subset
+_SUBSET_WEIGHT = 0.5  # weight of list name parts such a query leaves out
+_CANDIDATE_CAP = 50
+_TRIGRAM_DICE = 0.45
+_NEIGHBOUR_CACHE = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A listed party whose name resembles the query, with the reasons why."""
+
+    reference_number: str
+    name: str  # the party's primary name
+    matched_name: str  # the name, alias or original-script name that matched
+    matched_on: MatchedOn
+    score: float  # in [0, 1]
+    features: tuple[Feature, ...]
+    listed_on: date | None
+    list_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One matchable name of one party."""
+
+    party: int
+    text: str
+    form: NameForm
+    matched_on: MatchedOn
+    person: bool  # an individual's name parts may be left out of a query
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    form: NameForm
+    country: str | None
+    dob: date | None
+    dob_year: int | None
+
+
+# --- scoring -------------------------------------------------------------------
+
+
+def _pair_sim(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    return Indel.normalized_similarity(a, b, score_cutoff=_PAIR_FLOOR)
+
+
+def _align(q: tuple[str, ...], n: tuple[str, ...]) -> list[tuple[float, int, int]]:
+    """Greedy one-to-one pairing of tokens, most alike first; order-free by design."""
+    pairs = [
+        (s, i, j) for i, a in enumerate(q) for j, b in enumerate(n) if (s := _pair_sim(a, b))
+    ]
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    used_q = used_n = 0
+    chosen = []
+    for s, i, j in pairs:
+        if not (used_q >> i) & 1 and not (used_n >> j) & 1:
+            used_q |= 1 << i
+            used_n |= 1 << j
+            chosen.append((s, i, j))
+    return chosen
+
+
+def _aggregate(
+    q: NameForm, n: NameForm, pairs: list[tuple[float, int, int]], *, core: bool, partial: bool
+) -> float:
+    """Length-weighted share of aligned characters, on all tokens or on core tokens only."""
+    qt, nt = q.tokens, n.tokens
+    pairs = [p for p in pairs if q.core[p[1]] and n.core[p[2]]] if core else pairs
+    q_idx = [i for i in range(len(qt)) if q.core[i]] if core else range(len(qt))
+    n_idx = [j for j in range(len(nt)) if n.core[j]] if core else range(len(nt))
+    # A query naming two or more parts of a person's name, all of them present,
+    # is not contradicted by the list's extra parts (a third given name): they
+    # weigh half. An organisation's extra words do count ("Korea Trading Bank").
+    subset = partial and sum(q.core) >= 2 and len(pairs) == len(q_idx)
+    subset = subset and all(s >= _SUBSET_PAIR for s, _, _ in pairs)
+    matched_n = {j for _, _, j in pairs}
+    num = sum(s * (len(qt[i]) + len(nt[j])) for s, i, j in pairs)
+    den = float(sum(len(qt[i]) for i in q_idx))
+    for j in n_idx:
+        weight = _SUBSET_WEIGHT if subset and j not in matched_n and n.core[j] else 1.0
+        den += weight * len(nt[j])
+    return num / den if den else 0.0
+
+
+def name_similarity(q: NameForm, n: NameForm, *, partial: bool = False) -> float:
+    """Similarity of two folded names in [0, 1]; 0 unless their core tokens meet.
+
+    The lower of the all-token and core-token scores: generic words can cost a
+    match ("Al Qaida Trading" is not "Al-Qaida") but never make one.
+    """
+    if not any(q.core) or not any(n.core):
+        return 0.0
+    pairs = _align(q.tokens, n.tokens)
+    sim = min(
+        _aggregate(q, n, pairs, core=False, partial=partial),
+        _aggregate(q, n, pairs, core=True, partial=partial),
+    )
+    if len(q.tokens) != len(n.tokens) and sim < 1.0:
+        # "Abdul Rahman" / "Abdulrahman": the split differs, the letters do not.
+        joined = min(
+            Indel.normalized_similarity(q.compact, n.compact),
+            Indel.normalized_similarity(_core_compact(q), _core_compact(n)),
+        )
+        sim = max(sim, joined)
+    return sim
+
+
+def _core_compact(form: NameForm) -> str:
+    return "".join(form.core_tokens)
+
+
+# --- supporting features -------------------------------------------------------
+
+
+def _country_feature(party: ListedParty, code: str | None) -> tuple[float, Feature] | None:
+    if code is None:
+        return None
+    places = (
+        [("nationality", c) for c in party.nationalities]
+        + [("address country", a.country) for a in party.addresses if a.country]
+        + [("country of birth", p.country) for p in party.places_of_birth if p.country]
+    )
+    for where, listed in places:
+        if country_code(listed) == code:
+            detail = f"{code} matches {where} {listed}"
+            return COUNTRY_SUPPORT, ("country", f"+{COUNTRY_SUPPORT:.2f}", detail)
+    return None
+
+
+def _dob_verdict(bd: BirthDate, q: _Query) -> tuple[float, str] | None:
+    """Effect of one listed date of birth on the score, None when it says nothing."""
+    qy = q.dob_year
+    if qy is None:
+        return None
+    if bd.date is not None:
+        if q.dob is not None and bd.date == q.dob:
+            return DOB_EXACT, f"{q.dob.isoformat()} matches listed date of birth"
+        if bd.date.year == qy:
+            # Day and month are often swapped or unknown; the year still agrees.
+            return (DOB_YEAR if q.dob is None else 0.0), f"{qy} matches listed year of birth"
+        return DOB_CONTRADICTION, f"{qy} differs from listed {bd.date.isoformat()}"
+    if bd.year is not None:
+        if bd.year == qy:
+            return DOB_YEAR, f"{qy} matches listed year of birth"
+        if bd.kind == "approximately" and abs(bd.year - qy) <= 1:
+            return 0.0, f"{qy} is near listed approximate year {bd.year}"
+        return DOB_CONTRADICTION, f"{qy} differs from listed year {bd.year}"
+    if bd.from_year is not None and bd.to_year is not None:
+        if bd.from_year <= qy <= bd.to_year:
+            return DOB_RANGE, f"{qy} within listed {bd.from_year}-{bd.to_year}"
+        return DOB_CONTRADICTION, f"{qy} outside listed {bd.from_year}-{bd.to_year}"
+    return None
+
+
+def _dob_feature(party: ListedParty, q: _Query) -> tuple[float, Feature] | None:
+    """Best agreement among the listed dates; a contradiction only if none agrees."""
+    verdicts = [v for v in (_dob_verdict(bd, q) for bd in party.birth_dates) if v]
+    if not verdicts:
+        return None
+    effect, detail = max(verdicts, key=lambda v: v[0])
+    return effect, ("date_of_birth", f"{effect:+.2f}" if effect else "0", detail)
+
+
+def _parse_dob(value: str | None) -> tuple[date | None, int | None]:
+    text = (value or "").strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            return None, int(text)
+        day = date.fromisoformat(text[:10])
+    except ValueError:
+        return None, None
+    return day, day.year
+
+
+@lru_cache(maxsize=16384)
+def _query(name: str, country: str | None, dob: str | None) -> _Query:
+    day, year = _parse_dob(dob)
+    return _Query(name_form(name), country_code(country), day, year)
+
+
+# --- the index -----------------------------------------------------------------
+
+
+def _entries_of(index: int, party: ListedParty) -> list[_Entry]:
+    kinds: dict[AliasQuality, MatchedOn] = {
+        AliasQuality.GOOD: "alias", AliasQuality.AKA: "alias",
+        AliasQuality.FKA: "former_name", AliasQuality.LOW: "weak_alias",
+    }  # fmt: skip
+    named: list[tuple[str, MatchedOn]] = [(party.name, "name")]
+    if party.original_script:
+        named.append((party.original_script, "original_script"))
+    named += [(a.name, kinds[a.quality]) for a in party.aliases]
+    entries, seen = [], set()
+    for text, on in named:
+        form = name_form(text)
+        if any(form.core) and form.tokens not in seen:  # a duplicate spelling adds nothing
+            seen.add(form.tokens)
+            entries.append(_Entry(index, text, form, on, party.kind is PartyKind.INDIVIDUAL))
+    return entries
+
+
+def _lookup_tokens(form: NameForm) -> list[str]:
+    """Core tokens, and adjacent core tokens joined: "Ryung Song" must find "Ryungsong"."""
+    core = form.core_tokens
+    return sorted(set(core) | {a + b for a, b in zip(core, core[1:], strict=False)})
+
+
+def _invert(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, set[str]] = {}
+    for key, token in pairs:
+        out.setdefault(key, set()).add(token)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+class NameIndex:
+    """Designated names, folded once, with lookup keys for fast candidate retrieval.
+
+    Immutable after :meth:`build`; ``search`` may be called from several
+    threads (its caches only ever hold recomputable values).
+    """
+
+    def __init__(self, parties: tuple[ListedParty, ...], entries: tuple[_Entry, ...]) -> None:
+        self._parties = parties
+        self._entries = entries
+        postings: dict[str, list[int]] = {}
+        for e_id, entry in enumerate(entries):
+            for token in _lookup_tokens(entry.form):
+                postings.setdefault(token, []).append(e_id)
+        self._postings = {t: tuple(ids) for t, ids in postings.items()}
+        self._lengths = [sum(map(len, e.form.tokens)) for e in entries]
+        self._weights = [_WEIGHTS[e.matched_on] for e in entries]
+        vocab = sorted(postings)
+        keys = ((phonetic_key(t), t) for t in vocab)
+        self._phonetic = _invert((k, t) for k, t in keys if k)
+        self._deletions = _invert((d, t) for t in vocab for d in deletions(t))
+        self._trigrams = _invert((g, t) for t in vocab for g in trigrams(t))
+        self._gram_count = {t: len(trigrams(t)) for t in vocab}
+        self._neighbour_cache: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    @classmethod
+    def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
+        listed = tuple(parties)
+        entries = [e for i, p in enumerate(listed) for e in _entries_of(i, p)]
+        return cls(listed, tuple(entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def search(
+        self,
+        name: str,
+        *,
+        country: str | None = None,
+        date_of_birth: str | None = None,
+        limit: int = 5,
+        floor: float = NEAR_MISS_FLOOR,
+    ) -> list[Candidate]:
+        """Best-scoring parties for ``name``, score descending, at most ``limit``.
+
+        ``country`` is an ISO alpha-2 code (or a country name), ``date_of_birth``
+        ``YYYY-MM-DD`` or ``YYYY``; both only adjust scores. Never raises on
+        arbitrary text: a name without distinctive tokens returns ``[]``.
+        """
+        q = _query(name, country, date_of_birth)
+        return self._rank(q, self._retrieve(q.form), limit, floor)
+
+    def brute_force_search(
+        self,
+        name: str,
+        *,
+        country: str | None = None,
+        date_of_birth: str | None = None,
+        limit: int = 5,
+        floor: float = NEAR_MISS_FLOOR,
+    ) -> list[Candidate]:
+        """As :meth:`search`, scoring every listed name: the recall baseline."""
+        q = _query(name, country, date_of_birth)
+        return self._rank(q, range(len(self._entries)), limit, floor)
+
+    # retrieval
+
+    def _retrieve(self, q: NameForm) -> list[int]:
+        """Ids of the entries most likely to score well, at most _CANDIDATE_CAP.
+
+        Each entry sharing a (fuzzy) core token with the query gets an estimate
+        of its score: aligned characters over all characters, as the scorer
+        counts them, so a long name sharing one common token ranks low.
+        """
+        aligned: dict[int, float] = {}
+        for token in _lookup_tokens(q):
+            best: dict[int, float] = {}
+            # Ascending, so each entry keeps its closest link to this token.
+            for neighbour, weight in self._neighbours(token):
+                best.update(dict.fromkeys(self._postings[neighbour], weight))
+            for e_id, weight in best.items():
+                aligned[e_id] = aligned.get(e_id, 0.0) + weight
+        size = sum(map(len, q.tokens))
+        lengths, weights = self._lengths, self._weights
+
+        def estimate(e_id: int) -> tuple[float, int]:
+            return aligned[e_id] * weights[e_id] / (size + lengths[e_id]), -e_id
+
+        return heapq.nlargest(_CANDIDATE_CAP, aligned, key=estimate)
+
+    def _neighbours(self, token: str) -> tuple[tuple[str, float], ...]:
+        cached = self._neighbour_cache.get(token)
+        if cached is None:
+            if len(self._neighbour_cache) >= _NEIGHBOUR_CACHE:
+                self._neighbour_cache.clear()
+            cached = self._neighbour_cache[token] = self._find_neighbours(token)
+        return cached
+
+    def _find_neighbours(self, token: str) -> tuple[tuple[str, float], ...]:
+        """Vocabulary tokens the scorer would pair with ``token``, weakest first.
+
+        Weight: aligned characters of the pair, as in the score's numerator.
+        """
+        found = set(self._deletions.get(token, ()))
+        for variant in deletions(token) | {token}:
+            found.update(self._deletions.get(variant, ()))
+            if variant in self._postings:
+                found.add(variant)
+        key = phonetic_key(token)
+        found.update(self._phonetic.get(key, ()) if key else ())
+        out = self._pairable(token, found)
+        if not out:  # recall fallback: tokens no key reaches ("alqaida" for "qaida")
+            out = self._pairable(token, self._trigram_neighbours(token))
+        return tuple(sorted(out, key=lambda n: (n[1], n[0])))
+
+    def _pairable(self, token: str, found: Iterable[str]) -> list[tuple[str, float]]:
+        pairs = ((v, _pair_sim(token, v)) for v in found)
+        return [(v, s * (len(token) + len(v))) for v, s in pairs if s]
+
+    def _trigram_neighbours(self, token: str) -> set[str]:
+        grams = trigrams(token)
+        shared = Counter(t for g in grams for t in self._trigrams.get(g, ()))
+        return {
+            t
+            for t, n in shared.items()
+            if 2 * n / (len(grams) + self._gram_count[t]) >= _TRIGRAM_DICE
+        }
+
+    # scoring
+
+    def _rank(
+        self, q: _Query, entry_ids: Iterable[int], limit: int, floor: float
+    ) -> list[Candidate]:
+        if not any(q.form.core):
+            return []
+        best: dict[int, tuple[float, int, int, float]] = {}  # party -> (score, -priority, -id, sim)
+        support: dict[int, _Support] = {}
+        for e_id in entry_ids:
+            entry = self._entries[e_id]
+            sim = name_similarity(q.form, entry.form, partial=entry.person)
+            if sim * _WEIGHTS[entry.matched_on] + _MAX_SUPPORT < floor:
+                continue
+            if entry.party not in support:
+                support[entry.party] = _support(q, self._parties[entry.party])
+            score = _adjust(sim, entry.matched_on, support[entry.party])
+            key = (score, -_PRIORITY[entry.matched_on], -e_id, sim)
+            if entry.party not in best or key[:3] > best[entry.party][:3]:
+                best[entry.party] = key
+        ranked = sorted(
+            (v for v in best.values() if v[0] >= floor),
+            key=lambda v: (-v[0], self._parties[self._entries[-v[2]].party].reference_number),
+        )
+        return [
+            self._candidate(q, self._entries[-e], sim, support[self._entries[-e].party])
+            for _, _, e, sim in ranked[: max(limit, 0)]
+        ]
+
+    def _candidate(self, q: _Query, entry: _Entry, sim: float, support: _Support) -> Candidate:
+        party = self._parties[entry.party]
+        score = _adjust(sim, entry.matched_on, support)
+        features = [_explain_name(q.form, entry, sim), *_explain_kind(entry), *support.features]
+        if entry.matched_on == "weak_alias" and score == WEAK_ALIAS_CAP:
+            features.append(("weak_alias", f"cap {WEAK_ALIAS_CAP:.2f}", _WEAK_RULE))
+        return Candidate(
+            reference_number=party.reference_number,
+            name=party.name,
+            matched_name=entry.text,
+            matched_on=entry.matched_on,
+            score=score,
+            features=tuple(features),
+            listed_on=party.listed_on,
+            list_type=party.list_type,
+        )
+
+
+_WEAK_RULE = "a nickname needs an exact match and a matching country or date of birth"
+
+
+@dataclass(frozen=True, slots=True)
+class _Support:
+    """What the query's country and date of birth say about one party."""
+
+    delta: float
+    positive: bool
+    features: tuple[Feature, ...]
+
+
+def _support(q: _Query, party: ListedParty) -> _Support:
+    found = [f for f in (_country_feature(party, q.country), _dob_feature(party, q)) if f]
+    deltas = [d for d, _ in found]
+    return _Support(sum(deltas), any(d > 0 for d in deltas), tuple(f for _, f in found))
+
+
+def _adjust(sim: float, on: MatchedOn, support: _Support) -> float:
+    score = min(1.0, max(0.0, sim * _WEIGHTS[on] + support.delta))
+    if on == "weak_alias" and not (sim == 1.0 and support.positive):
+        score = min(score, WEAK_ALIAS_CAP)
+    return round(score, 6)
+
+
+def _explain_name(q: NameForm, entry: _Entry, sim: float) -> Feature:
+    pairs = _align(q.tokens, entry.form.tokens)
+    missing_q = [t for i, t in enumerate(q.tokens) if all(p[1] != i for p in pairs)]
+    missing_n = [t for j, t in enumerate(entry.form.tokens) if all(p[2] != j for p in pairs)]
+    detail = f"{q.folded!r} ~ {entry.form.folded!r}"
+    if missing_q or missing_n:
+        detail += f"; unmatched query {missing_q or '-'}, list {missing_n or '-'}"
+    return ("name_similarity", f"={sim:.3f}", detail)
+
+
+def _explain_kind(entry: _Entry) -> list[Feature]:
+    weight = _WEIGHTS[entry.matched_on]
+    if entry.matched_on == "weak_alias":
+        return [("weak_alias", f"x{weight:.2f}", "low-quality alias (nickname)")]
+    if entry.matched_on == "former_name":
+        return [("former_name", f"x{weight:.2f}", "former name (f.k.a.)")]
+    return []

@@ -1,0 +1,336 @@
+"""Screening: which embargo phases a transfer falls under, and which risks it carries.
+
+``screen(transfer, context)`` is pure: no Kafka, HTTP or SQL. The matcher,
+``ewatch screen`` and the tests all call it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from services.core import items as item_vocabulary
+from services.core.findings import DesignatedRef, Finding, Kind, PartyRef, Severity
+from services.core.rules import (
+    PROCEDURE_WORDS,
+    Direction,
+    Exemption,
+    ItemScope,
+    Phase,
+    Procedure,
+    Regime,
+    Ruleset,
+    Scope,
+)
+from services.core.transfers import (
+    RECEIVING_ROLES,
+    Item,
+    Party,
+    PartyRole,
+    PartyType,
+    Transfer,
+)
+
+#: Party types that count as "the government" or a UN mission for non-state-actor scopes.
+STATE_OR_UN = frozenset({PartyType.GOVERNMENT, PartyType.UN_MISSION})
+
+
+class Candidate(Protocol):
+    """One designated-list candidate for a party name (see services.core.names)."""
+
+    @property
+    def reference_number(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def matched_name(self) -> str: ...
+    @property
+    def matched_on(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def list_type(self) -> str: ...
+    @property
+    def listed_on(self) -> date | None: ...
+    @property
+    def features(self) -> Sequence[tuple[str, str, str]]: ...
+
+
+class DesignatedIndex(Protocol):
+    def search(
+        self,
+        name: str,
+        *,
+        country: str | None = None,
+        date_of_birth: str | None = None,
+        limit: int = 5,
+    ) -> Sequence[Candidate]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What screening decides with: the rules, and the designated list if loaded."""
+
+    ruleset: Ruleset
+    designated: DesignatedIndex | None = None
+    list_version: str | None = None
+    threshold: float = 0.88
+    near_miss_floor: float = 0.75
+    algorithm: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedItem:
+    item: Item
+    category: str
+    note: str | None
+
+
+def classify_items(transfer: Transfer) -> tuple[ClassifiedItem, ...]:
+    out = []
+    for it in transfer.items:
+        c = item_vocabulary.classify(it.category, it.hs_code, it.ml_code)
+        out.append(ClassifiedItem(it, c.category, c.note))
+    return tuple(out)
+
+
+def in_item_scope(phase: Phase, category: str) -> bool:
+    if item_vocabulary.is_assistance(category):
+        return phase.assistance
+    if phase.item_scope is ItemScope.SALW:
+        return item_vocabulary.is_salw(category)
+    return True
+
+
+def receiving_party(transfer: Transfer) -> Party | None:
+    """The end user; failing that the consignee, then the importer."""
+    for role in (PartyRole.END_USER, PartyRole.CONSIGNEE, PartyRole.IMPORTER):
+        party = transfer.first(role)
+        if party is not None:
+            return party
+    return None
+
+
+def direction_hits(regime: Regime, phase: Phase, transfer: Transfer) -> str | None:
+    """Which way the transfer crosses the territory's border under ``phase``, if at all."""
+    if regime.territory is None:
+        return None
+    into = transfer.route.destination == regime.territory
+    out_of = transfer.route.origin == regime.territory
+    if into and phase.direction in (Direction.INTO, Direction.BOTH):
+        return "into"
+    if out_of and phase.direction in (Direction.OUT_OF, Direction.BOTH):
+        return "out of"
+    return None
+
+
+def _exemption_for(phase: Phase, end_user: Party | None, category: str) -> Exemption | None:
+    for ex in phase.exemptions:
+        if ex.end_user_types and (end_user is None or end_user.type not in ex.end_user_types):
+            continue
+        if ex.item_categories and category not in ex.item_categories:
+            continue
+        return ex
+    return None
+
+
+def _describe_items(items: Sequence[ClassifiedItem]) -> str:
+    parts = [f"{ci.item.quantity:g} × {ci.category}" for ci in items[:3]]
+    if len(items) > 3:
+        parts.append(f"{len(items) - 3} more item lines")
+    return ", ".join(parts)
+
+
+def _party_words(party: Party | None) -> str:
+    if party is None:
+        return "no end user, consignee or importer named"
+    return f"{party.role.value.replace('_', ' ')} {party.name!r} ({party.type.value})"
+
+
+def _territorial(
+    regime: Regime, phase: Phase, scope: Scope, transfer: Transfer,
+    classified: Sequence[ClassifiedItem], ctx: Context,
+) -> list[Finding]:
+    way = direction_hits(regime, phase, transfer)
+    if way is None:
+        return []
+    end_user = receiving_party(transfer)
+    if scope is Scope.NON_STATE_ACTORS and end_user is not None and end_user.type in STATE_OR_UN:
+        return []
+    covered = [ci for ci in classified if in_item_scope(phase, ci.category)]
+    if not covered:
+        return []
+    uncovered: list[ClassifiedItem] = []
+    procedures: dict[str, tuple[Exemption, list[ClassifiedItem]]] = {}
+    for ci in covered:
+        ex = _exemption_for(phase, end_user, ci.category)
+        if ex is None:
+            uncovered.append(ci)
+        elif ex.procedure is not Procedure.NONE:
+            procedures.setdefault(ex.id, (ex, []))[1].append(ci)
+    findings = []
+    scope_words = {
+        Scope.TERRITORY: f"the territory-wide arms embargo on {regime.name}",
+        Scope.NON_STATE_ACTORS: f"the arms embargo on non-state actors in {regime.name}",
+    }[scope]
+    base = (
+        f"Transfer {transfer.record_id} of {{items}} {way} {regime.territory} on "
+        f"{transfer.transfer_date.isoformat()} falls under {scope_words} "
+        f"in force since {phase.start.isoformat()} ({phase.citations[0]})"
+    )
+    rule_id = f"{regime.id}.{scope.value}"
+    if uncovered:
+        findings.append(_procedure_finding(
+            transfer, regime, phase, rule_id, base.format(items=_describe_items(uncovered)),
+            uncovered, end_user, phase.otherwise, None, ctx,
+            tail=f"{_party_words(end_user)} is not covered by any exemption",
+        ))
+    for ex, cis in procedures.values():
+        findings.append(_procedure_finding(
+            transfer, regime, phase, f"{rule_id}.{ex.id}", base.format(items=_describe_items(cis)),
+            cis, end_user, ex.procedure, ex, ctx,
+            tail=f"the exemption for {ex.description} applies only with "
+            f"{PROCEDURE_WORDS[ex.procedure]}",
+        ))
+    return findings
+
+
+def _procedure_finding(
+    transfer: Transfer, regime: Regime, phase: Phase, rule_id: str, head: str,
+    cis: Sequence[ClassifiedItem], end_user: Party | None, procedure: Procedure | None,
+    exemption: Exemption | None, ctx: Context, tail: str,
+) -> Finding:
+    reference = transfer.documents.committee_reference
+    kind, severity = Kind.VIOLATION, Severity.HIGH
+    if procedure not in (None, Procedure.NONE) and reference:
+        kind, severity = Kind.INDICATOR, Severity.MEDIUM
+        tail += f"; verify Committee reference {reference!r}"
+    elif procedure not in (None, Procedure.NONE):
+        tail += f"; no {PROCEDURE_WORDS[procedure]} is referenced"
+    citations = [str(c) for c in phase.citations]
+    if exemption is not None:
+        citations += [str(c) for c in exemption.citations if str(c) not in citations]
+    evidence = {
+        "transfer_date": transfer.transfer_date.isoformat(),
+        "origin": transfer.route.origin,
+        "destination": transfer.route.destination,
+        "phase_start": phase.start.isoformat(),
+        "phase_end": phase.end.isoformat() if phase.end else None,
+        "item_scope": phase.item_scope.value,
+        "items": [{"category": ci.category, "quantity": ci.item.quantity,
+                   "description": ci.item.description, "classification_note": ci.note}
+                  for ci in cis],
+        "end_user": {"name": end_user.name, "type": end_user.type.value,
+                     "role": end_user.role.value} if end_user else None,
+        "procedure_required": procedure.value if procedure else None,
+        "committee_reference": reference,
+        "confidence": phase.confidence,
+        "caveat": phase.caveat,
+    }
+    return Finding(
+        record_id=transfer.record_id, kind=kind, regime=regime.id, rule_id=rule_id,
+        phase=phase.id, severity=severity, summary=f"{head}; {tail}.",
+        citations=tuple(citations),
+        party=PartyRef(end_user.role.value, end_user.name) if end_user else None,
+        evidence=evidence, ruleset_version=ctx.ruleset.version, list_version=ctx.list_version,
+    )
+
+
+def _designated(transfer: Transfer, ctx: Context) -> list[Finding]:
+    if ctx.designated is None:
+        return []
+    findings = []
+    for party in transfer.parties:
+        candidates = ctx.designated.search(
+            party.name, country=party.country, date_of_birth=party.date_of_birth, limit=3
+        )
+        for cand in candidates:
+            finding = _designated_finding(transfer, party, cand, ctx)
+            if finding is not None:
+                findings.append(finding)
+    return findings
+
+
+def _designated_finding(
+    transfer: Transfer, party: Party, cand: Candidate, ctx: Context
+) -> Finding | None:
+    regime = ctx.ruleset.by_list_type.get(cand.list_type)
+    if regime is None or cand.score < ctx.near_miss_floor:
+        return None
+    on = transfer.transfer_date
+    phase = next((p for p in regime.phases_on(on) if Scope.DESIGNATED in p.scopes), None)
+    listed = cand.listed_on is None or cand.listed_on <= on
+    strong = cand.score >= ctx.threshold
+    receiving = party.role in RECEIVING_ROLES
+    who = f"{party.role.value.replace('_', ' ')} {party.name!r}"
+    listing = f"{cand.reference_number} {cand.name}"
+    if phase is None:
+        return None
+    if strong and listed and receiving:
+        kind, severity, rule = Kind.VIOLATION, Severity.HIGH, "designated.receiving"
+        text = (f"{who} matches designated {listing} (listed "
+                f"{_iso(cand.listed_on)}; score {cand.score:.2f}), a receiving party of an arms "
+                f"transfer on {on.isoformat()} under the targeted arms embargo ({phase.citations[0]})")
+    elif strong and listed:
+        kind, severity, rule = Kind.INDICATOR, Severity.HIGH, "designated.other_role"
+        text = (f"{who} matches designated {listing} (score {cand.score:.2f}); a listed "
+                f"party involved in an arms transfer on {on.isoformat()} should be investigated "
+                f"({phase.citations[0]})")
+    elif strong:
+        kind, severity, rule = Kind.INDICATOR, Severity.LOW, "designated.listed_later"
+        text = (f"{who} matches {listing}, designated only on {_iso(cand.listed_on)}, "
+                f"after the transfer date {on.isoformat()}")
+    else:
+        kind, severity, rule = Kind.INDICATOR, Severity.MEDIUM, "designated.near_miss"
+        text = (f"{who} resembles designated {listing} (matched {cand.matched_name!r}, "
+                f"score {cand.score:.2f}, below the {ctx.threshold:.2f} threshold)")
+    return Finding(
+        record_id=transfer.record_id, kind=kind, regime=regime.id,
+        rule_id=f"{regime.id}.{rule}", phase=phase.id, severity=severity,
+        summary=text + ".", citations=tuple(str(c) for c in phase.citations),
+        party=PartyRef(party.role.value, party.name),
+        designated=DesignatedRef(cand.reference_number, cand.name, cand.matched_name, cand.score),
+        evidence={
+            "matched_on": cand.matched_on,
+            "features": [list(f) for f in cand.features],
+            "listed_on": _iso(cand.listed_on),
+            "transfer_date": on.isoformat(),
+            "threshold": ctx.threshold,
+            "algorithm": ctx.algorithm,
+            "confidence": phase.confidence,
+        },
+        ruleset_version=ctx.ruleset.version, list_version=ctx.list_version,
+    )
+
+
+def _iso(d: date | None) -> str:
+    return d.isoformat() if d else "unknown"
+
+
+def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
+    """Every finding for ``transfer``, evaluated at its ``transfer_date``.
+
+    Deterministic: the same record, rules and list give the same findings in
+    the same order (their keys are what make stored findings idempotent).
+    """
+    classified = classify_items(transfer)
+    findings: list[Finding] = []
+    for regime in ctx.ruleset.regimes.values():
+        for phase in regime.phases_on(transfer.transfer_date):
+            for scope in (Scope.TERRITORY, Scope.NON_STATE_ACTORS):
+                if scope in phase.scopes:
+                    findings += _territorial(regime, phase, scope, transfer, classified, ctx)
+    findings += _designated(transfer, ctx)
+    return _dedupe(findings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[str] = set()
+    out = []
+    for f in findings:
+        if f.key not in seen:
+            seen.add(f.key)
+            out.append(f)
+    return out

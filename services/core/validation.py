@@ -1,0 +1,168 @@
+"""Turning bytes an integrator sent into validated records, or readable reasons.
+
+Every input record ends in exactly one of two states: a schema-valid
+:class:`~services.core.transfers.Transfer`, or a :class:`Rejection` whose
+``reasons`` a person can act on. Nothing is dropped on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+
+from services.core import resources
+from services.core.transfers import Transfer, parse_transfer
+
+# ISO 3166-1 alpha-2 assigned codes, plus XK (Kosovo), used by the UN list and customs.
+COUNTRY_CODES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
+    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK
+    DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR
+    GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM
+    KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP
+    MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL
+    PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST
+    SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG
+    VI VN VU WF WS YE YT ZA ZM ZW XK""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int  # position in the request (0-based); for NDJSON, the line number - 1
+    record_id: str | None
+    reasons: tuple[str, ...]
+    raw: str  # what the integrator sent for this record, kept for audit
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    index: int
+    record: dict[str, Any]
+    transfer: Transfer
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = orjson.loads(resources.schema_bytes("transfer.v1.json"))
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def _describe(err: ValidationError) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+    where = where.lstrip(".") or "record"
+    if err.validator == "enum":
+        options = list(map(str, err.validator_value))
+        allowed = ", ".join(options[:6]) + (", … (see schemas/transfer.v1.json)"
+                                            if len(options) > 6 else "")
+        return f"{where}: {err.instance!r} is not one of: {allowed}"
+    if err.validator == "anyOf" and where.startswith("items"):
+        return f"{where}: an item needs a category, an hs_code or an ml_code"
+    return f"{where}: {err.message}"
+
+
+def _semantic_problems(record: dict[str, Any]) -> list[str]:
+    """Checks JSON Schema cannot express compactly."""
+    problems = []
+    route = record["route"]
+    codes = [("route.origin", route["origin"]), ("route.destination", route["destination"])]
+    codes += [(f"route.transit[{i}]", c) for i, c in enumerate(route.get("transit") or ())]
+    codes += [
+        (f"parties[{i}].country", p["country"])
+        for i, p in enumerate(record["parties"])
+        if "country" in p
+    ]
+    problems += [f"{where}: {code!r} is not an ISO 3166-1 alpha-2 country code"
+                 for where, code in codes if code not in COUNTRY_CODES]
+    return problems
+
+
+def validate_record(obj: Any) -> list[str]:
+    """Return readable reasons ``obj`` is not a valid v1 record; empty if it is."""
+    errors = sorted(_validator().iter_errors(obj), key=lambda e: list(e.absolute_path))
+    if errors:
+        return [_describe(e) for e in errors[:20]]
+    return _semantic_problems(obj)
+
+
+def _record_id_of(obj: Any) -> str | None:
+    if isinstance(obj, dict) and isinstance(obj.get("record_id"), str):
+        return str(obj["record_id"])
+    return None
+
+
+def check(index: int, obj: Any, raw: str) -> Accepted | Rejection:
+    reasons = validate_record(obj)
+    if reasons:
+        return Rejection(index, _record_id_of(obj), tuple(reasons), raw)
+    return Accepted(index, obj, parse_transfer(obj))
+
+
+class BodyError(ValueError):
+    """The request body as a whole cannot be read (not per-record)."""
+
+
+def _looks_like_ndjson(text: bytes) -> bool:
+    first, sep, _ = text.partition(b"\n")
+    if not sep:
+        return False
+    try:
+        return isinstance(orjson.loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _split_ndjson(body: bytes) -> Iterator[tuple[int, bytes]]:
+    for number, line in enumerate(body.split(b"\n")):
+        if line.strip():
+            yield number, line.rstrip(b"\r")
+
+
+def decode_batch(body: bytes, content_type: str = "") -> Iterator[Accepted | Rejection]:
+    """Decode one JSON object, a JSON array, or NDJSON; check each record.
+
+    Raises :class:`BodyError` when the body as a whole is unreadable (empty,
+    not UTF-8, malformed JSON that is not NDJSON); per-record problems come
+    back as :class:`Rejection` items instead, in input order.
+    """
+    text = body.strip()
+    if not text:
+        raise BodyError("the request body is empty; send one JSON record, an array or NDJSON")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"the body is not UTF-8 (byte {exc.start})") from exc
+    is_ndjson = "ndjson" in content_type or "jsonlines" in content_type
+    if not is_ndjson:
+        try:
+            doc = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            if not _looks_like_ndjson(text):
+                raise BodyError(f"malformed JSON: {exc}") from exc
+            is_ndjson = True  # several objects, one per line, sent as application/json
+        else:
+            yield from _from_document(doc)
+            return
+    for number, line in _split_ndjson(body):
+        raw = line.decode("utf-8")
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield Rejection(number, None, (f"line {number + 1}: malformed JSON: {exc}",), raw)
+            continue
+        yield check(number, obj, raw)
+
+
+def _from_document(doc: Any) -> Iterator[Accepted | Rejection]:
+    if isinstance(doc, dict):
+        yield check(0, doc, orjson.dumps(doc).decode())
+    elif isinstance(doc, list):
+        for i, obj in enumerate(doc):
+            yield check(i, obj, orjson.dumps(obj).decode())
+    else:
+        raise BodyError("expected a JSON object, an array of objects, or NDJSON")

@@ -1,0 +1,252 @@
+"""The ingest HTTP API: integrators POST transfer records; valid ones go to Kafka.
+
+Every record in a request is answered for: ``accepted`` means Kafka has
+acknowledged it (``acks=all``); ``rejected`` means it is kept in PostgreSQL
+with the reasons given in the answer. If neither can be guaranteed (broker or
+database down) the whole request fails with 503 and nothing is half-done
+that a retry would duplicate: publishing is keyed by record_id and the
+matcher's writes are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.broker import SCHEMA_HEADER, Envelope, make_producer
+from services.core.validation import Accepted, BodyError, Rejection, decode_batch
+from services.metrics import IngestMetrics
+from services.settings import Settings
+from services.store import db
+from services.store.models import FindingRow, RejectedRecord, ScreenedTransfer
+from services.store.rejections import record_rejections
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(Exception):
+    """A dependency (Kafka, PostgreSQL) failed; the integrator should retry."""
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    bootstrap: str
+    database_url: str
+    metrics: IngestMetrics
+    engine: AsyncEngine | None = None
+    producer: AIOKafkaProducer | None = None
+
+
+def _reason_kind(rejection: Rejection) -> str:
+    return "malformed_json" if "malformed JSON" in rejection.reasons[0] else "schema"
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it exceeds ``limit`` bytes (never buffered past it)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, reason: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": reason, **extra}, status_code=status)
+
+
+async def _publish(deps: Deps, integrator: str, accepted: Sequence[Accepted]) -> None:
+    assert deps.producer is not None
+    now = datetime.now(UTC)
+    topic = deps.settings.transfers_topic
+    try:
+        futures = [
+            await deps.producer.send(
+                topic,
+                value=Envelope(integrator, now, a.record).encode(),
+                key=a.transfer.record_id.encode(),
+                headers=[SCHEMA_HEADER, ("ewatch-integrator", integrator.encode())],
+            )
+            for a in accepted
+        ]
+        await asyncio.gather(*futures)
+    except KafkaError as exc:
+        deps.metrics.publish_failures.inc()
+        raise ServiceUnavailable(f"Kafka did not acknowledge the records: {exc}") from exc
+
+
+async def _keep_rejections(deps: Deps, integrator: str, rejected: Sequence[Rejection]) -> None:
+    if not rejected:
+        return
+    assert deps.engine is not None
+    try:
+        async with db.sessions(deps.engine).begin() as session:
+            await record_rejections(session, integrator, rejected, source="http")
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailable(f"could not store the rejected records: {exc}") from exc
+
+
+def _status(accepted: int, rejected: int) -> int:
+    if rejected == 0:
+        return 202
+    if accepted == 0:
+        return 422
+    return 207
+
+
+async def receive(deps: Deps, request: Request) -> JSONResponse:
+    settings, metrics = deps.settings, deps.metrics
+    integrator = request.headers.get(settings.integrator_header, "anonymous")[:200] or "anonymous"
+    body = await _read_body(request, settings.max_body_bytes)
+    if body is None:
+        metrics.rejected.labels("too_large").inc()
+        return _error(413, f"request body larger than {settings.max_body_bytes} bytes; "
+                      "split the batch", max_body_bytes=settings.max_body_bytes)
+    try:
+        outcomes = list(decode_batch(body, request.headers.get("content-type", "")))
+    except BodyError as exc:
+        metrics.rejected.labels("body").inc()
+        raw = body.decode("utf-8", errors="replace")
+        await _keep_rejections(deps, integrator, [Rejection(0, None, (str(exc),), raw)])
+        return _error(400, str(exc), results=[
+            {"index": 0, "record_id": None, "status": "rejected", "reasons": [str(exc)]}])
+    if len(outcomes) > settings.max_records_per_request:
+        metrics.rejected.labels("too_large").inc(len(outcomes))
+        return _error(413, f"{len(outcomes)} records in one request; the limit is "
+                      f"{settings.max_records_per_request}")
+    metrics.received.labels("http").inc(len(outcomes))
+    accepted = [o for o in outcomes if isinstance(o, Accepted)]
+    rejected = [o for o in outcomes if isinstance(o, Rejection)]
+    await _keep_rejections(deps, integrator, rejected)
+    if accepted:
+        await _publish(deps, integrator, accepted)
+    metrics.accepted.inc(len(accepted))
+    for r in rejected:
+        metrics.rejected.labels(_reason_kind(r)).inc()
+    results = [
+        {"index": o.index, "record_id": o.transfer.record_id, "status": "accepted"}
+        if isinstance(o, Accepted)
+        else {"index": o.index, "record_id": o.record_id, "status": "rejected",
+              "reasons": list(o.reasons)}
+        for o in outcomes
+    ]
+    return JSONResponse(
+        {"integrator": integrator, "received": len(outcomes), "accepted": len(accepted),
+         "rejected": len(rejected), "results": results},
+        status_code=_status(len(accepted), len(rejected)),
+    )
+
+
+async def transfer_status(deps: Deps, integrator: str, record_id: str) -> JSONResponse:
+    assert deps.engine is not None
+    async with db.sessions(deps.engine)() as session:
+        transfer = await session.scalar(select(ScreenedTransfer).where(
+            ScreenedTransfer.integrator == integrator, ScreenedTransfer.record_id == record_id))
+        if transfer is None:
+            rejected = (await session.scalars(select(RejectedRecord).where(
+                RejectedRecord.integrator == integrator, RejectedRecord.record_id == record_id
+            ))).all()
+            if rejected:
+                return JSONResponse({"record_id": record_id, "status": "rejected",
+                                     "reasons": [r for row in rejected for r in row.reasons]})
+            return _error(404, f"no screened or rejected record {record_id!r} for integrator "
+                          f"{integrator!r} (yet: screening takes a moment after acceptance)")
+        findings = (await session.scalars(select(FindingRow).where(
+            FindingRow.transfer_id == transfer.id, FindingRow.superseded_at.is_(None)
+        ).order_by(FindingRow.id))).all()
+    return JSONResponse({
+        "record_id": record_id, "status": "screened",
+        "screened_at": transfer.screened_at.isoformat(),
+        "ruleset_version": transfer.ruleset_version, "list_version": transfer.list_version,
+        "findings": [{"kind": f.kind.value, "regime": f.regime, "rule_id": f.rule_id,
+                      "phase": f.phase, "severity": f.severity.value, "summary": f.summary,
+                      "citations": f.citations, "party": f.party, "designated": f.designated}
+                     for f in findings],
+    })
+
+
+def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> FastAPI:
+    deps = Deps(settings, bootstrap, database_url, IngestMetrics())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        deps.engine = db.async_engine(database_url)
+        deps.producer = make_producer(bootstrap, settings.kafka_request_timeout_s)
+        await deps.producer.start()
+        try:
+            yield
+        finally:
+            await deps.producer.stop()
+            await deps.engine.dispose()
+
+    app = FastAPI(title="Embargo Watch ingest", version="1", lifespan=lifespan)
+    app.state.deps = deps
+
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
+        log.error("ingest dependency failed: %s", exc)
+        return _error(503, f"{exc}; nothing was accepted from this request, retry it",
+                      retryable=True)
+
+    @app.post("/v1/transfers")
+    async def post_transfers(request: Request) -> JSONResponse:
+        """Accept one JSON record, a JSON array of records, or NDJSON."""
+        started = time.perf_counter()
+        response = await receive(deps, request)
+        deps.metrics.requests.labels(str(response.status_code)).inc()
+        deps.metrics.request_seconds.observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/v1/transfers/{record_id}")
+    async def get_transfer(request: Request, record_id: str) -> JSONResponse:
+        """Where one record stands: screened (with its findings), rejected, or not yet seen."""
+        integrator = request.headers.get(settings.integrator_header, "anonymous")
+        return await transfer_status(deps, integrator, record_id)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            assert deps.engine is not None
+            await db.ping(deps.engine)
+            checks["database"] = "ok"
+        except (SQLAlchemyError, OSError) as exc:
+            checks["database"] = f"error: {exc}"
+        try:
+            assert deps.producer is not None
+            await deps.producer.client.fetch_all_metadata()
+            checks["kafka"] = "ok"
+        except KafkaError as exc:
+            checks["kafka"] = f"error: {exc}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(deps.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,103 @@
+"""The matcher: a Faust app that screens every record on ``transfers.v1``.
+
+At-least-once with idempotent writes (see docs/architecture.md): the agent
+runs with ``concurrency=1`` — Faust can commit past in-flight events with
+higher concurrency (faust-streaming#606) — and each event is acknowledged only
+after :class:`~services.matcher.processing.Processor` has stored its outcome.
+Scale-out is by partitions and worker processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.core.screening import Context
+from services.matcher.processing import Message, Processor
+from services.metrics import MatcherMetrics
+from services.settings import Settings
+from services.store import db
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    bootstrap: str,
+    engine: AsyncEngine,
+    context: Context,
+    metrics: MatcherMetrics | None = None,
+    datadir: Path | None = None,
+) -> faust.App:
+    metrics = metrics or MatcherMetrics()
+    metrics.ruleset_version.set(context.ruleset.version)
+    processor = Processor(engine, context, metrics)
+    app = faust.App(
+        settings.matcher_group,
+        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        store="memory://",
+        datadir=str(datadir or settings.data_dir / "matcher"),
+        autodiscover=False,
+        web_enabled=True,
+        web_host=settings.host,
+        web_port=settings.matcher_port,
+        web_in_thread=False,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_s,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
+        broker_request_timeout=settings.kafka_request_timeout_s,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        topic_partitions=settings.topic_partitions,
+        topic_disable_leader=True,
+    )
+    topic = app.topic(
+        settings.transfers_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+    )
+
+    @app.agent(topic, concurrency=1, name="screen_transfers")
+    async def screen_transfers(stream: Any) -> None:
+        async for event in stream.events():
+            msg = event.message
+            await processor.handle(Message(msg.topic, msg.partition, msg.offset, msg.value))
+
+    @app.page("/metrics")
+    async def metrics_view(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        checks = {}
+        try:
+            await db.ping(engine)
+            checks["database"] = "ok"
+        except (SQLAlchemyError, OSError) as exc:
+            checks["database"] = f"error: {exc}"
+        checks["kafka"] = "rebalancing" if app.rebalancing else "ok"
+        ready = all(v == "ok" for v in checks.values())
+        return web.json({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+    return app
+
+
+def run_worker(app: faust.App, loglevel: str = "info") -> None:
+    """Run the worker until SIGINT/SIGTERM; blocks."""
+    worker = faust.Worker(app, loglevel=loglevel, override_logging=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,59 @@
+"""Process settings: read once from ``EWATCH_*`` environment variables.
+
+Nothing else in the code base reads ``os.environ`` for configuration; each
+process builds one frozen :class:`Settings` at start-up and passes it down.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EWATCH_", frozen=True, extra="ignore")
+
+    #: SQLAlchemy URL (``postgresql+psycopg://…``). Unset: the embedded PostgreSQL.
+    database_url: SecretStr | None = None
+    #: ``host:port[,host:port]``. Unset: the embedded tansu broker.
+    kafka_bootstrap_servers: str | None = None
+    data_dir: Path = Path(".ewatch")
+
+    transfers_topic: str = "transfers.v1"
+    topic_partitions: int = Field(default=4, ge=1)
+    matcher_group: str = "ewatch-matcher"
+
+    host: str = "127.0.0.1"
+    ingest_port: int = 8080
+    matcher_port: int = 9101
+    review_port: int = 8081
+    #: Port of the embedded broker when ``kafka_bootstrap_servers`` is unset.
+    embedded_kafka_port: int = 9092
+
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_records_per_request: int = Field(default=10_000, ge=1)
+    integrator_header: str = "X-Ewatch-Integrator"
+
+    #: Short timeouts suit the single-node embedded broker; raise them for a real cluster.
+    kafka_session_timeout_s: float = 10.0
+    kafka_rebalance_timeout_s: float = 10.0
+    kafka_heartbeat_interval_s: float = 3.0
+    kafka_request_timeout_s: float = 30.0
+
+    rules_dir: Path | None = None
+    log_level: str = "info"
+
+    def database_url_value(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+    @property
+    def embedded_pg_dir(self) -> Path:
+        return (self.data_dir / "postgres").resolve()
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,136 @@
+"""The relational schema. Alembic migrations in ``migrations/`` create it;
+``alembic check`` in the test suite keeps the two from drifting.
+
+Unique keys are what make retries safe: a transfer is one row per
+(integrator, record_id), a finding one row per (transfer, finding key), a
+rejected record one row per (integrator, sha256 of what was sent).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.core.findings import Kind, Severity
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}
+
+
+class ScreenedTransfer(Base):
+    __tablename__ = "screened_transfers"
+    __table_args__ = (UniqueConstraint("integrator", "record_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    integrator: Mapped[str] = mapped_column(String(200))
+    record_id: Mapped[str] = mapped_column(String(200))
+    record: Mapped[dict[str, Any]]
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    transfer_date: Mapped[date] = mapped_column(Date, index=True)
+    origin: Mapped[str] = mapped_column(String(2))
+    destination: Mapped[str] = mapped_column(String(2), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    screened_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    times_screened: Mapped[int] = mapped_column(Integer, server_default="1")
+    ruleset_version: Mapped[int] = mapped_column(Integer)
+    list_version: Mapped[str | None] = mapped_column(String(100))
+    kafka_topic: Mapped[str | None] = mapped_column(String(255))
+    kafka_partition: Mapped[int | None] = mapped_column(Integer)
+    kafka_offset: Mapped[int | None] = mapped_column(BigInteger)
+
+    findings: Mapped[list[FindingRow]] = relationship(back_populates="transfer")
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "finding_key"),
+        Index("ix_findings_regime_kind", "regime", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(
+        ForeignKey("screened_transfers.id", ondelete="CASCADE")
+    )
+    finding_key: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[Kind] = mapped_column(_enum(Kind, "finding_kind"))
+    regime: Mapped[str | None] = mapped_column(String(8))
+    rule_id: Mapped[str] = mapped_column(String(200))
+    phase: Mapped[str | None] = mapped_column(String(100))
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "finding_severity"))
+    summary: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[Any]]
+    party: Mapped[dict[str, Any] | None]
+    designated: Mapped[dict[str, Any] | None]
+    evidence: Mapped[dict[str, Any]]
+    ruleset_version: Mapped[int] = mapped_column(Integer)
+    list_version: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    #: Set when a corrected re-send of the record no longer yields this finding.
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    transfer: Mapped[ScreenedTransfer] = relationship(back_populates="findings")
+
+
+class RejectedRecord(Base):
+    __tablename__ = "rejected_records"
+    __table_args__ = (UniqueConstraint("integrator", "raw_sha256"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    integrator: Mapped[str] = mapped_column(String(200))
+    record_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    raw: Mapped[str] = mapped_column(Text)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    reasons: Mapped[list[Any]]
+    source: Mapped[str] = mapped_column(String(32))
+    first_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    times_seen: Mapped[int] = mapped_column(Integer, server_default="1")

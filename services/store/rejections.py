@@ -1,0 +1,47 @@
+"""Keeping every rejected record with its reasons, once per distinct payload."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.validation import Rejection
+from services.store.models import RejectedRecord
+
+#: Raw payloads are kept for audit up to this size; the digest covers the whole.
+MAX_RAW_CHARS = 64 * 1024
+
+
+async def record_rejections(
+    session: AsyncSession, integrator: str, rejections: Sequence[Rejection], source: str
+) -> None:
+    """Insert the rejections; a payload seen before only bumps its counters."""
+    if not rejections:
+        return
+    rows = [
+        {
+            "integrator": integrator,
+            "record_id": r.record_id,
+            "raw": r.raw[:MAX_RAW_CHARS],
+            "raw_sha256": hashlib.sha256(r.raw.encode()).hexdigest(),
+            "reasons": list(r.reasons),
+            "source": source,
+        }
+        for r in rejections
+    ]
+    # One statement cannot touch the same conflict key twice.
+    unique = list({(row["raw_sha256"]): row for row in rows}.values())
+    stmt = insert(RejectedRecord).values(unique)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["integrator", "raw_sha256"],
+        set_={
+            "last_seen_at": func.now(),
+            "times_seen": RejectedRecord.times_seen + 1,
+            "reasons": stmt.excluded.reasons,
+        },
+    )
+    await session.execute(stmt)
