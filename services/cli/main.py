@@ -62,6 +62,7 @@ def matcher() -> None:
     from services.stack.runtime import database_url, kafka_bootstrap
     from services.store.db import async_engine
 
+    _logging()
     s = get_settings()
     engine = async_engine(database_url(s))
     faust_app = create_app(s, bootstrap=kafka_bootstrap(s), engine=engine,

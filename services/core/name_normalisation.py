@@ -107,20 +107,19 @@ class NameForm:
 
     ``core[i]`` says whether ``tokens[i]`` is a distinctive token (one that can
     retrieve and match) or a generic word (one that only counts in the score).
+    The other fields are derived once here because the scorer reads them for
+    every candidate.
     """
 
     folded: str
     tokens: tuple[str, ...]
     core: tuple[bool, ...]
-
-    @property
-    def core_tokens(self) -> tuple[str, ...]:
-        return tuple(t for t, c in zip(self.tokens, self.core, strict=True) if c)
-
-    @property
-    def compact(self) -> str:
-        """Tokens joined without spaces: "Abdul Rahman" and "Abdulrahman" agree here."""
-        return "".join(self.tokens)
+    core_tokens: tuple[str, ...]
+    lengths: tuple[int, ...]
+    total: int  # characters in all tokens
+    core_total: int  # characters in core tokens
+    compact: str  # tokens joined: "Abdul Rahman" and "Abdulrahman" agree here
+    core_compact: str
 
 
 def name_form(text: str) -> NameForm:
@@ -132,7 +131,19 @@ def name_form(text: str) -> NameForm:
         # Some listed names are generic words only ("Korea Trading Bank"): such a
         # name is distinctive as a whole, so all its words must meet.
         core = (True,) * len(tokens)
-    return NameForm(folded, tokens, core)
+    core_tokens = tuple(t for t, c in zip(tokens, core, strict=True) if c)
+    lengths = tuple(map(len, tokens))
+    return NameForm(
+        folded=folded,
+        tokens=tokens,
+        core=core,
+        core_tokens=core_tokens,
+        lengths=lengths,
+        total=sum(lengths),
+        core_total=sum(map(len, core_tokens)),
+        compact="".join(tokens),
+        core_compact="".join(core_tokens),
+    )
 
 
 # Soundex-like consonant classes, first letter included: recall for spelling
@@ -155,8 +166,8 @@ def phonetic_key(token: str) -> str | None:
 
 def deletions(token: str) -> set[str]:
     """The token with one character removed (symmetric-delete fuzzy lookup)."""
-    if len(token) < 4:
-        return set()  # short tokens: one deletion collides with half the vocabulary
+    if len(token) < 3:
+        return set()  # "al" minus a letter says nothing
     return {token[:i] + token[i + 1 :] for i in range(len(token))}
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 from rapidfuzz.distance import Indel
@@ -52,6 +53,7 @@ _SUBSET_PAIR = 0.8  # every query token at least this close: the query names a s
 _SUBSET_WEIGHT = 0.5  # weight of list name parts such a query leaves out
 _CANDIDATE_CAP = 50
 _TRIGRAM_DICE = 0.45
+_TRIGRAM_TRIGGER = 0.85  # below this best neighbour similarity, search trigrams too
 _NEIGHBOUR_CACHE = 8192
 
 
@@ -91,17 +93,20 @@ class _Query:
 # --- scoring -------------------------------------------------------------------
 
 
+_indel = Indel.normalized_similarity
+
+
 def _pair_sim(a: str, b: str) -> float:
-    if a == b:
-        return 1.0
-    return Indel.normalized_similarity(a, b, score_cutoff=_PAIR_FLOOR)
+    return 1.0 if a == b else _indel(a, b, score_cutoff=_PAIR_FLOOR)
 
 
 def _align(q: tuple[str, ...], n: tuple[str, ...]) -> list[tuple[float, int, int]]:
     """Greedy one-to-one pairing of tokens, most alike first; order-free by design."""
-    pairs = [
-        (s, i, j) for i, a in enumerate(q) for j, b in enumerate(n) if (s := _pair_sim(a, b))
-    ]
+    pairs = []
+    for i, a in enumerate(q):
+        for j, b in enumerate(n):
+            if s := 1.0 if a == b else _indel(a, b, score_cutoff=_PAIR_FLOOR):
+                pairs.append((s, i, j))
     pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
     used_q = used_n = 0
     chosen = []
@@ -113,53 +118,51 @@ def _align(q: tuple[str, ...], n: tuple[str, ...]) -> list[tuple[float, int, int
     return chosen
 
 
-def _aggregate(
-    q: NameForm, n: NameForm, pairs: list[tuple[float, int, int]], *, core: bool, partial: bool
+def _aligned_share(
+    q: NameForm, n: NameForm, pairs: list[tuple[float, int, int]], partial: bool
 ) -> float:
-    """Length-weighted share of aligned characters, on all tokens or on core tokens only."""
-    qt, nt = q.tokens, n.tokens
-    pairs = [p for p in pairs if q.core[p[1]] and n.core[p[2]]] if core else pairs
-    q_idx = [i for i in range(len(qt)) if q.core[i]] if core else range(len(qt))
-    n_idx = [j for j in range(len(nt)) if n.core[j]] if core else range(len(nt))
+    """Share of aligned characters (length-weighted), the lower of all and core tokens."""
+    q_core, n_core, q_len, n_len = q.core, n.core, q.lengths, n.lengths
+    num = core_num = 0.0
+    paired = core_paired = 0  # bit masks of the list tokens paired
+    close = True
+    for s, i, j in pairs:
+        aligned = s * (q_len[i] + n_len[j])
+        num += aligned
+        paired |= 1 << j
+        if q_core[i] and n_core[j]:
+            core_num += aligned
+            core_paired |= 1 << j
+        close = close and s >= _SUBSET_PAIR
+    den = float(q.total + n.total)
+    core_den = float(q.core_total + n.core_total)
     # A query naming two or more parts of a person's name, all of them present,
     # is not contradicted by the list's extra parts (a third given name): they
     # weigh half. An organisation's extra words do count ("Korea Trading Bank").
-    subset = partial and sum(q.core) >= 2 and len(pairs) == len(q_idx)
-    subset = subset and all(s >= _SUBSET_PAIR for s, _, _ in pairs)
-    matched_n = {j for _, _, j in pairs}
-    num = sum(s * (len(qt[i]) + len(nt[j])) for s, i, j in pairs)
-    den = float(sum(len(qt[i]) for i in q_idx))
-    for j in n_idx:
-        weight = _SUBSET_WEIGHT if subset and j not in matched_n and n.core[j] else 1.0
-        den += weight * len(nt[j])
-    return num / den if den else 0.0
+    if partial and close and len(pairs) == len(q_len) and len(q.core_tokens) >= 2:
+        for j, length in enumerate(n_len):
+            if n_core[j] and not (paired >> j) & 1:
+                den -= _SUBSET_WEIGHT * length
+            if n_core[j] and not (core_paired >> j) & 1:
+                core_den -= _SUBSET_WEIGHT * length
+    return min(num / den if den else 0.0, core_num / core_den if core_den else 0.0)
 
 
 def name_similarity(q: NameForm, n: NameForm, *, partial: bool = False) -> float:
     """Similarity of two folded names in [0, 1]; 0 unless their core tokens meet.
 
     The lower of the all-token and core-token scores: generic words can cost a
-    match ("Al Qaida Trading" is not "Al-Qaida") but never make one.
+    match ("Al Qaida Trading" is not "Al-Qaida") but never make one. ``partial``
+    (for individuals) lets a query leave out some of the listed name parts.
     """
-    if not any(q.core) or not any(n.core):
+    if not q.core_tokens or not n.core_tokens:
         return 0.0
-    pairs = _align(q.tokens, n.tokens)
-    sim = min(
-        _aggregate(q, n, pairs, core=False, partial=partial),
-        _aggregate(q, n, pairs, core=True, partial=partial),
-    )
+    sim = _aligned_share(q, n, _align(q.tokens, n.tokens), partial)
     if len(q.tokens) != len(n.tokens) and sim < 1.0:
         # "Abdul Rahman" / "Abdulrahman": the split differs, the letters do not.
-        joined = min(
-            Indel.normalized_similarity(q.compact, n.compact),
-            Indel.normalized_similarity(_core_compact(q), _core_compact(n)),
-        )
+        joined = min(_indel(q.compact, n.compact), _indel(q.core_compact, n.core_compact))
         sim = max(sim, joined)
     return sim
-
-
-def _core_compact(form: NameForm) -> str:
-    return "".join(form.core_tokens)
 
 
 # --- supporting features -------------------------------------------------------
@@ -255,7 +258,7 @@ def _entries_of(index: int, party: ListedParty) -> list[_Entry]:
 def _lookup_tokens(form: NameForm) -> list[str]:
     """Core tokens, and adjacent core tokens joined: "Ryung Song" must find "Ryungsong"."""
     core = form.core_tokens
-    return sorted(set(core) | {a + b for a, b in zip(core, core[1:], strict=False)})
+    return sorted(set(core) | {a + b for a, b in pairwise(core)})
 
 
 def _invert(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -263,6 +266,63 @@ def _invert(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
     for key, token in pairs:
         out.setdefault(key, set()).add(token)
     return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+class _Vocabulary:
+    """Listed tokens, reachable from a query token by fuzzy keys.
+
+    One-deletion keys (symmetric delete) reach single typos, consonant-class keys
+    reach vowel and spelling variants, and trigrams of similar-length tokens are
+    the recall net when neither finds a close token.
+    """
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        vocab = sorted(tokens)
+        self._tokens = frozenset(vocab)
+        keys = ((phonetic_key(t), t) for t in vocab)
+        self._phonetic = _invert((k, t) for k, t in keys if k)
+        self._deletions = _invert((d, t) for t in vocab for d in deletions(t))
+        self._trigrams = _invert((f"{g}{len(t)}", t) for t in vocab for g in trigrams(t))
+        self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    def neighbours(self, token: str) -> tuple[tuple[str, float], ...]:
+        """Listed tokens the scorer would pair with ``token``, lowest weight first.
+
+        Weight: the pair's aligned characters, as the score's numerator counts them.
+        """
+        cached = self._cache.get(token)
+        if cached is None:
+            if len(self._cache) >= _NEIGHBOUR_CACHE:
+                self._cache.clear()  # crude bound; the working set refills quickly
+            cached = self._cache[token] = self._find(token)
+        return cached
+
+    def _find(self, token: str) -> tuple[tuple[str, float], ...]:
+        found = set(self._deletions.get(token, ()))
+        for variant in deletions(token) | {token}:
+            found.update(self._deletions.get(variant, ()))
+            if variant in self._tokens:
+                found.add(variant)
+        key = phonetic_key(token)
+        found.update(self._phonetic.get(key, ()) if key else ())
+        pairs = {v: s for v in found if (s := _pair_sim(token, v))}
+        if max(pairs.values(), default=0.0) < _TRIGRAM_TRIGGER:
+            # Nothing within a typo: two-edit variants ("Abdelrahmmatn").
+            pairs.update((v, s) for v in self._by_trigrams(token) if (s := _pair_sim(token, v)))
+        weighted = ((v, s * (len(token) + len(v))) for v, s in pairs.items())
+        return tuple(sorted(weighted, key=lambda n: (n[1], n[0])))
+
+    def _by_trigrams(self, token: str) -> list[str]:
+        grams = trigrams(token)
+        size = len(token)
+        shared = Counter(
+            t
+            for length in range(max(1, size - 2), size + 3)
+            for g in grams
+            for t in self._trigrams.get(f"{g}{length}", ())
+        )
+        # Dice coefficient on padded trigrams; a token of length n has n trigrams.
+        return [t for t, n in shared.items() if 2 * n >= _TRIGRAM_DICE * (len(grams) + len(t))]
 
 
 class NameIndex:
@@ -280,15 +340,9 @@ class NameIndex:
             for token in _lookup_tokens(entry.form):
                 postings.setdefault(token, []).append(e_id)
         self._postings = {t: tuple(ids) for t, ids in postings.items()}
-        self._lengths = [sum(map(len, e.form.tokens)) for e in entries]
+        self._lengths = [e.form.total for e in entries]
         self._weights = [_WEIGHTS[e.matched_on] for e in entries]
-        vocab = sorted(postings)
-        keys = ((phonetic_key(t), t) for t in vocab)
-        self._phonetic = _invert((k, t) for k, t in keys if k)
-        self._deletions = _invert((d, t) for t in vocab for d in deletions(t))
-        self._trigrams = _invert((g, t) for t in vocab for g in trigrams(t))
-        self._gram_count = {t: len(trigrams(t)) for t in vocab}
-        self._neighbour_cache: dict[str, tuple[tuple[str, float], ...]] = {}
+        self._vocabulary = _Vocabulary(self._postings)
 
     @classmethod
     def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
@@ -343,7 +397,7 @@ class NameIndex:
         for token in _lookup_tokens(q):
             best: dict[int, float] = {}
             # Ascending, so each entry keeps its closest link to this token.
-            for neighbour, weight in self._neighbours(token):
+            for neighbour, weight in self._vocabulary.neighbours(token):
                 best.update(dict.fromkeys(self._postings[neighbour], weight))
             for e_id, weight in best.items():
                 aligned[e_id] = aligned.get(e_id, 0.0) + weight
@@ -355,50 +409,12 @@ class NameIndex:
 
         return heapq.nlargest(_CANDIDATE_CAP, aligned, key=estimate)
 
-    def _neighbours(self, token: str) -> tuple[tuple[str, float], ...]:
-        cached = self._neighbour_cache.get(token)
-        if cached is None:
-            if len(self._neighbour_cache) >= _NEIGHBOUR_CACHE:
-                self._neighbour_cache.clear()
-            cached = self._neighbour_cache[token] = self._find_neighbours(token)
-        return cached
-
-    def _find_neighbours(self, token: str) -> tuple[tuple[str, float], ...]:
-        """Vocabulary tokens the scorer would pair with ``token``, weakest first.
-
-        Weight: aligned characters of the pair, as in the score's numerator.
-        """
-        found = set(self._deletions.get(token, ()))
-        for variant in deletions(token) | {token}:
-            found.update(self._deletions.get(variant, ()))
-            if variant in self._postings:
-                found.add(variant)
-        key = phonetic_key(token)
-        found.update(self._phonetic.get(key, ()) if key else ())
-        out = self._pairable(token, found)
-        if not out:  # recall fallback: tokens no key reaches ("alqaida" for "qaida")
-            out = self._pairable(token, self._trigram_neighbours(token))
-        return tuple(sorted(out, key=lambda n: (n[1], n[0])))
-
-    def _pairable(self, token: str, found: Iterable[str]) -> list[tuple[str, float]]:
-        pairs = ((v, _pair_sim(token, v)) for v in found)
-        return [(v, s * (len(token) + len(v))) for v, s in pairs if s]
-
-    def _trigram_neighbours(self, token: str) -> set[str]:
-        grams = trigrams(token)
-        shared = Counter(t for g in grams for t in self._trigrams.get(g, ()))
-        return {
-            t
-            for t, n in shared.items()
-            if 2 * n / (len(grams) + self._gram_count[t]) >= _TRIGRAM_DICE
-        }
-
     # scoring
 
     def _rank(
         self, q: _Query, entry_ids: Iterable[int], limit: int, floor: float
     ) -> list[Candidate]:
-        if not any(q.form.core):
+        if not q.form.core_tokens:
             return []
         best: dict[int, tuple[float, int, int, float]] = {}  # party -> (score, -priority, -id, sim)
         support: dict[int, _Support] = {}

@@ -39,11 +39,13 @@ def create_app(
     metrics = metrics or MatcherMetrics()
     metrics.ruleset_version.set(context.ruleset.version)
     processor = Processor(engine, context, metrics)
+    datadir = (datadir or settings.data_dir / "matcher").resolve()
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         settings.matcher_group,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
         store="memory://",
-        datadir=str(datadir or settings.data_dir / "matcher"),
+        datadir=str(datadir),
         autodiscover=False,
         web_enabled=True,
         web_host=settings.host,
@@ -76,7 +78,10 @@ def create_app(
 
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp refuses a charset inside content_type=, so the header is set directly.
+        return web.bytes(
+            generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
