@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 
 NAMESPACE = "ewatch"
 # The *_created series double every counter for little use on dashboards.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: HTTP batches take milliseconds to seconds; screening one record takes micro- to milliseconds.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -25,29 +25,50 @@ class IngestMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.received = Counter(
-            "records_received", "Records received from integrators.",
-            ["source"], namespace=NAMESPACE, subsystem="ingest", registry=r,
+            "records_received",
+            "Records received from integrators.",
+            ["source"],
+            namespace=NAMESPACE,
+            subsystem="ingest",
+            registry=r,
         )
         self.accepted = Counter(
-            "records_accepted", "Records validated and published to Kafka.",
-            namespace=NAMESPACE, subsystem="ingest", registry=r,
+            "records_accepted",
+            "Records validated and published to Kafka.",
+            namespace=NAMESPACE,
+            subsystem="ingest",
+            registry=r,
         )
         self.rejected = Counter(
             "records_rejected",
             "Records rejected, by reason: schema | malformed_json | body | too_large.",
-            ["reason"], namespace=NAMESPACE, subsystem="ingest", registry=r,
+            ["reason"],
+            namespace=NAMESPACE,
+            subsystem="ingest",
+            registry=r,
         )
         self.requests = Counter(
-            "requests", "HTTP requests to POST /v1/transfers by status code.",
-            ["status"], namespace=NAMESPACE, subsystem="ingest", registry=r,
+            "requests",
+            "HTTP requests to POST /v1/transfers by status code.",
+            ["status"],
+            namespace=NAMESPACE,
+            subsystem="ingest",
+            registry=r,
         )
         self.request_seconds = Histogram(
-            "request_duration_seconds", "Time to answer POST /v1/transfers.",
-            namespace=NAMESPACE, subsystem="ingest", buckets=REQUEST_BUCKETS, registry=r,
+            "request_duration_seconds",
+            "Time to answer POST /v1/transfers.",
+            namespace=NAMESPACE,
+            subsystem="ingest",
+            buckets=REQUEST_BUCKETS,
+            registry=r,
         )
         self.publish_failures = Counter(
-            "publish_failures", "Batches not accepted because Kafka did not acknowledge them.",
-            namespace=NAMESPACE, subsystem="ingest", registry=r,
+            "publish_failures",
+            "Batches not accepted because Kafka did not acknowledge them.",
+            namespace=NAMESPACE,
+            subsystem="ingest",
+            registry=r,
         )
 
 
@@ -56,39 +77,70 @@ class MatcherMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.consumed = Counter(
-            "records_consumed", "Messages read from the transfers topic.",
-            namespace=NAMESPACE, subsystem="matcher", registry=r,
+            "records_consumed",
+            "Messages read from the transfers topic.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
         )
         self.screened = Counter(
-            "records_screened", "Records screened and stored with their findings.",
-            namespace=NAMESPACE, subsystem="matcher", registry=r,
+            "records_screened",
+            "Records screened and stored with their findings.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
         )
         self.rejected = Counter(
             "records_rejected",
             "Messages the matcher could not screen, kept as rejected: schema | malformed | error.",
-            ["reason"], namespace=NAMESPACE, subsystem="matcher", registry=r,
+            ["reason"],
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
         )
         self.findings = Counter(
-            "findings", "Findings stored (new ones only, not re-deliveries), by regime and kind.",
-            ["regime", "kind"], namespace=NAMESPACE, subsystem="matcher", registry=r,
+            "findings",
+            "Findings stored (new ones only, not re-deliveries), by regime and kind.",
+            ["regime", "kind"],
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
         )
         self.processing_seconds = Histogram(
-            "processing_seconds", "Time to screen one record and store its findings.",
-            namespace=NAMESPACE, subsystem="matcher", buckets=RECORD_BUCKETS, registry=r,
+            "processing_seconds",
+            "Time to screen one record and store its findings.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            buckets=RECORD_BUCKETS,
+            registry=r,
         )
         self.screening_seconds = Histogram(
-            "screening_seconds", "Time the pure core spends screening one record.",
-            namespace=NAMESPACE, subsystem="matcher", buckets=RECORD_BUCKETS, registry=r,
+            "screening_seconds",
+            "Time the pure core spends screening one record.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            buckets=RECORD_BUCKETS,
+            registry=r,
         )
         self.end_to_end_seconds = Histogram(
-            "end_to_end_seconds", "From ingest receiving a record to its findings being stored.",
-            namespace=NAMESPACE, subsystem="matcher", buckets=LAG_BUCKETS, registry=r,
+            "end_to_end_seconds",
+            "From ingest receiving a record to its findings being stored.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            buckets=LAG_BUCKETS,
+            registry=r,
         )
         self.store_retries = Counter(
-            "store_retries", "Database writes retried after a transient failure.",
-            namespace=NAMESPACE, subsystem="matcher", registry=r,
+            "store_retries",
+            "Database writes retried after a transient failure.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
         )
         self.ruleset_version = Gauge(
-            "ruleset_version", "Version of the ruleset the matcher screens with.",
-            namespace=NAMESPACE, subsystem="matcher", registry=r,
+            "ruleset_version",
+            "Version of the ruleset the matcher screens with.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
         )

@@ -11,13 +11,22 @@ BASE: dict[str, Any] = {
     "status": "shipped",
     "route": {"origin": "US", "destination": "HT"},
     "parties": [
-        {"role": "exporter", "name": "Gulf Coast Sporting Arms LLC", "country": "US",
-         "type": "company"},
-        {"role": "end_user", "name": "Caribbean Import Services SA", "country": "HT",
-         "type": "company"},
+        {
+            "role": "exporter",
+            "name": "Gulf Coast Sporting Arms LLC",
+            "country": "US",
+            "type": "company",
+        },
+        {
+            "role": "end_user",
+            "name": "Caribbean Import Services SA",
+            "country": "HT",
+            "type": "company",
+        },
     ],
-    "items": [{"category": "small_arms.revolver_pistol", "description": "9mm pistols",
-               "quantity": 120}],
+    "items": [
+        {"category": "small_arms.revolver_pistol", "description": "9mm pistols", "quantity": 120}
+    ],
 }
 
 

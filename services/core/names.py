@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import Literal
 
 from rapidfuzz.distance import Indel
@@ -53,7 +53,7 @@ _SUBSET_PAIR = 0.8  # every query token at least this close: the query names a s
 _SUBSET_WEIGHT = 0.5  # weight of list name parts such a query leaves out
 _CANDIDATE_CAP = 50
 _TRIGRAM_DICE = 0.45
-_TRIGRAM_TRIGGER = 0.85  # below this best neighbour similarity, search trigrams too
+_TRIGRAM_TRIGGER = 1.01  # below this best neighbour similarity, search trigrams too
 _NEIGHBOUR_CACHE = 8192
 
 
@@ -315,14 +315,12 @@ class _Vocabulary:
     def _by_trigrams(self, token: str) -> list[str]:
         grams = trigrams(token)
         size = len(token)
-        shared = Counter(
-            t
-            for length in range(max(1, size - 2), size + 3)
-            for g in grams
-            for t in self._trigrams.get(f"{g}{length}", ())
-        )
-        # Dice coefficient on padded trigrams; a token of length n has n trigrams.
-        return [t for t, n in shared.items() if 2 * n >= _TRIGRAM_DICE * (len(grams) + len(t))]
+        get = self._trigrams.get
+        keys = [f"{g}{n}" for n in range(max(1, size - 2), size + 3) for g in grams]
+        shared = Counter(chain.from_iterable([get(k, ()) for k in keys]))
+        # Dice coefficient on padded trigrams; a token of length n has at most n.
+        need = _TRIGRAM_DICE * len(grams)
+        return [t for t, n in shared.items() if 2 * n >= need + _TRIGRAM_DICE * len(t)]
 
 
 class NameIndex:

@@ -8,6 +8,7 @@ keeps numbered, immutable versions of them.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -205,7 +206,7 @@ def validate_documents(documents: Mapping[str, Mapping[str, Any]]) -> None:
 def _phase_overlaps(doc: Mapping[str, Any]) -> list[str]:
     phases = sorted(doc.get("phases", ()), key=lambda p: str(p.get("start")))
     out = []
-    for before, after in zip(phases, phases[1:], strict=False):
+    for before, after in itertools.pairwise(phases):
         end = before.get("end")
         if end is None or str(end) >= str(after.get("start")):
             out.append(f"phase {before.get('id')} overlaps phase {after.get('id')}")
@@ -239,9 +240,7 @@ def digest_documents(documents: Mapping[str, Mapping[str, Any]]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def ruleset_from_documents(
-    documents: Mapping[str, Mapping[str, Any]], version: int = 0
-) -> Ruleset:
+def ruleset_from_documents(documents: Mapping[str, Mapping[str, Any]], version: int = 0) -> Ruleset:
     validate_documents(documents)
     return Ruleset.of(
         version,

@@ -137,7 +137,9 @@ def _exemption_for(phase: Phase, end_user: Party | None, category: str) -> Exemp
 
 
 def _describe_items(items: Sequence[ClassifiedItem]) -> str:
-    parts = [f"{ci.item.quantity:g} × {ci.category}" for ci in items[:3]]
+    parts = [
+        f"{ci.item.quantity:g} × {item_vocabulary.label(ci.category).lower()}" for ci in items[:3]
+    ]
     if len(items) > 3:
         parts.append(f"{len(items) - 3} more item lines")
     return ", ".join(parts)
@@ -150,8 +152,12 @@ def _party_words(party: Party | None) -> str:
 
 
 def _territorial(
-    regime: Regime, phase: Phase, scope: Scope, transfer: Transfer,
-    classified: Sequence[ClassifiedItem], ctx: Context,
+    regime: Regime,
+    phase: Phase,
+    scope: Scope,
+    transfer: Transfer,
+    classified: Sequence[ClassifiedItem],
+    ctx: Context,
 ) -> list[Finding]:
     way = direction_hits(regime, phase, transfer)
     if way is None:
@@ -182,25 +188,53 @@ def _territorial(
     )
     rule_id = f"{regime.id}.{scope.value}"
     if uncovered:
-        findings.append(_procedure_finding(
-            transfer, regime, phase, rule_id, base.format(items=_describe_items(uncovered)),
-            uncovered, end_user, phase.otherwise, None, ctx,
-            tail=f"{_party_words(end_user)} is not covered by any exemption",
-        ))
+        findings.append(
+            _procedure_finding(
+                transfer,
+                regime,
+                phase,
+                rule_id,
+                base.format(items=_describe_items(uncovered)),
+                uncovered,
+                end_user,
+                phase.otherwise,
+                None,
+                ctx,
+                tail=f"{_party_words(end_user)} is not covered by any exemption",
+            )
+        )
     for ex, cis in procedures.values():
-        findings.append(_procedure_finding(
-            transfer, regime, phase, f"{rule_id}.{ex.id}", base.format(items=_describe_items(cis)),
-            cis, end_user, ex.procedure, ex, ctx,
-            tail=f"the exemption for {ex.description} applies only with "
-            f"{PROCEDURE_WORDS[ex.procedure]}",
-        ))
+        findings.append(
+            _procedure_finding(
+                transfer,
+                regime,
+                phase,
+                f"{rule_id}.{ex.id}",
+                base.format(items=_describe_items(cis)),
+                cis,
+                end_user,
+                ex.procedure,
+                ex,
+                ctx,
+                tail=f"the exemption for {ex.description} applies only with "
+                f"{PROCEDURE_WORDS[ex.procedure]}",
+            )
+        )
     return findings
 
 
 def _procedure_finding(
-    transfer: Transfer, regime: Regime, phase: Phase, rule_id: str, head: str,
-    cis: Sequence[ClassifiedItem], end_user: Party | None, procedure: Procedure | None,
-    exemption: Exemption | None, ctx: Context, tail: str,
+    transfer: Transfer,
+    regime: Regime,
+    phase: Phase,
+    rule_id: str,
+    head: str,
+    cis: Sequence[ClassifiedItem],
+    end_user: Party | None,
+    procedure: Procedure | None,
+    exemption: Exemption | None,
+    ctx: Context,
+    tail: str,
 ) -> Finding:
     reference = transfer.documents.committee_reference
     kind, severity = Kind.VIOLATION, Severity.HIGH
@@ -219,22 +253,40 @@ def _procedure_finding(
         "phase_start": phase.start.isoformat(),
         "phase_end": phase.end.isoformat() if phase.end else None,
         "item_scope": phase.item_scope.value,
-        "items": [{"category": ci.category, "quantity": ci.item.quantity,
-                   "description": ci.item.description, "classification_note": ci.note}
-                  for ci in cis],
-        "end_user": {"name": end_user.name, "type": end_user.type.value,
-                     "role": end_user.role.value} if end_user else None,
+        "items": [
+            {
+                "category": ci.category,
+                "quantity": ci.item.quantity,
+                "description": ci.item.description,
+                "classification_note": ci.note,
+            }
+            for ci in cis
+        ],
+        "end_user": {
+            "name": end_user.name,
+            "type": end_user.type.value,
+            "role": end_user.role.value,
+        }
+        if end_user
+        else None,
         "procedure_required": procedure.value if procedure else None,
         "committee_reference": reference,
         "confidence": phase.confidence,
         "caveat": phase.caveat,
     }
     return Finding(
-        record_id=transfer.record_id, kind=kind, regime=regime.id, rule_id=rule_id,
-        phase=phase.id, severity=severity, summary=f"{head}; {tail}.",
+        record_id=transfer.record_id,
+        kind=kind,
+        regime=regime.id,
+        rule_id=rule_id,
+        phase=phase.id,
+        severity=severity,
+        summary=f"{head}; {tail}.",
         citations=tuple(citations),
         party=PartyRef(end_user.role.value, end_user.name) if end_user else None,
-        evidence=evidence, ruleset_version=ctx.ruleset.version, list_version=ctx.list_version,
+        evidence=evidence,
+        ruleset_version=ctx.ruleset.version,
+        list_version=ctx.list_version,
     )
 
 
@@ -270,26 +322,39 @@ def _designated_finding(
         return None
     if strong and listed and receiving:
         kind, severity, rule = Kind.VIOLATION, Severity.HIGH, "designated.receiving"
-        text = (f"{who} matches designated {listing} (listed "
-                f"{_iso(cand.listed_on)}; score {cand.score:.2f}), a receiving party of an arms "
-                f"transfer on {on.isoformat()} under the targeted arms embargo ({phase.citations[0]})")
+        text = (
+            f"{who} matches designated {listing} (listed "
+            f"{_iso(cand.listed_on)}; score {cand.score:.2f}), a receiving party of an arms "
+            f"transfer on {on.isoformat()} under the targeted arms embargo ({phase.citations[0]})"
+        )
     elif strong and listed:
         kind, severity, rule = Kind.INDICATOR, Severity.HIGH, "designated.other_role"
-        text = (f"{who} matches designated {listing} (score {cand.score:.2f}); a listed "
-                f"party involved in an arms transfer on {on.isoformat()} should be investigated "
-                f"({phase.citations[0]})")
+        text = (
+            f"{who} matches designated {listing} (score {cand.score:.2f}); a listed "
+            f"party involved in an arms transfer on {on.isoformat()} should be investigated "
+            f"({phase.citations[0]})"
+        )
     elif strong:
         kind, severity, rule = Kind.INDICATOR, Severity.LOW, "designated.listed_later"
-        text = (f"{who} matches {listing}, designated only on {_iso(cand.listed_on)}, "
-                f"after the transfer date {on.isoformat()}")
+        text = (
+            f"{who} matches {listing}, designated only on {_iso(cand.listed_on)}, "
+            f"after the transfer date {on.isoformat()}"
+        )
     else:
         kind, severity, rule = Kind.INDICATOR, Severity.MEDIUM, "designated.near_miss"
-        text = (f"{who} resembles designated {listing} (matched {cand.matched_name!r}, "
-                f"score {cand.score:.2f}, below the {ctx.threshold:.2f} threshold)")
+        text = (
+            f"{who} resembles designated {listing} (matched {cand.matched_name!r}, "
+            f"score {cand.score:.2f}, below the {ctx.threshold:.2f} threshold)"
+        )
     return Finding(
-        record_id=transfer.record_id, kind=kind, regime=regime.id,
-        rule_id=f"{regime.id}.{rule}", phase=phase.id, severity=severity,
-        summary=text + ".", citations=tuple(str(c) for c in phase.citations),
+        record_id=transfer.record_id,
+        kind=kind,
+        regime=regime.id,
+        rule_id=f"{regime.id}.{rule}",
+        phase=phase.id,
+        severity=severity,
+        summary=text + ".",
+        citations=tuple(str(c) for c in phase.citations),
         party=PartyRef(party.role.value, party.name),
         designated=DesignatedRef(cand.reference_number, cand.name, cand.matched_name, cand.score),
         evidence={
@@ -301,7 +366,8 @@ def _designated_finding(
             "algorithm": ctx.algorithm,
             "confidence": phase.confidence,
         },
-        ruleset_version=ctx.ruleset.version, list_version=ctx.list_version,
+        ruleset_version=ctx.ruleset.version,
+        list_version=ctx.list_version,
     )
 
 

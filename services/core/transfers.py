@@ -143,9 +143,7 @@ def parse_transfer(data: Mapping[str, Any]) -> Transfer:
                 name=p["name"],
                 country=p.get("country"),
                 type=PartyType(p.get("type") or "unknown"),
-                identifiers=tuple(
-                    (i["type"], i["value"]) for i in p.get("identifiers") or ()
-                ),
+                identifiers=tuple((i["type"], i["value"]) for i in p.get("identifiers") or ()),
                 date_of_birth=p.get("date_of_birth"),
             )
             for p in data["parties"]

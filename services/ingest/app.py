@@ -120,20 +120,29 @@ async def receive(deps: Deps, request: Request) -> JSONResponse:
     body = await _read_body(request, settings.max_body_bytes)
     if body is None:
         metrics.rejected.labels("too_large").inc()
-        return _error(413, f"request body larger than {settings.max_body_bytes} bytes; "
-                      "split the batch", max_body_bytes=settings.max_body_bytes)
+        return _error(
+            413,
+            f"request body larger than {settings.max_body_bytes} bytes; split the batch",
+            max_body_bytes=settings.max_body_bytes,
+        )
     try:
         outcomes = list(decode_batch(body, request.headers.get("content-type", "")))
     except BodyError as exc:
         metrics.rejected.labels("body").inc()
         raw = body.decode("utf-8", errors="replace")
         await _keep_rejections(deps, integrator, [Rejection(0, None, (str(exc),), raw)])
-        return _error(400, str(exc), results=[
-            {"index": 0, "record_id": None, "status": "rejected", "reasons": [str(exc)]}])
+        return _error(
+            400,
+            str(exc),
+            results=[{"index": 0, "record_id": None, "status": "rejected", "reasons": [str(exc)]}],
+        )
     if len(outcomes) > settings.max_records_per_request:
         metrics.rejected.labels("too_large").inc(len(outcomes))
-        return _error(413, f"{len(outcomes)} records in one request; the limit is "
-                      f"{settings.max_records_per_request}")
+        return _error(
+            413,
+            f"{len(outcomes)} records in one request; the limit is "
+            f"{settings.max_records_per_request}",
+        )
     metrics.received.labels("http").inc(len(outcomes))
     accepted = [o for o in outcomes if isinstance(o, Accepted)]
     rejected = [o for o in outcomes if isinstance(o, Rejection)]
@@ -146,13 +155,22 @@ async def receive(deps: Deps, request: Request) -> JSONResponse:
     results = [
         {"index": o.index, "record_id": o.transfer.record_id, "status": "accepted"}
         if isinstance(o, Accepted)
-        else {"index": o.index, "record_id": o.record_id, "status": "rejected",
-              "reasons": list(o.reasons)}
+        else {
+            "index": o.index,
+            "record_id": o.record_id,
+            "status": "rejected",
+            "reasons": list(o.reasons),
+        }
         for o in outcomes
     ]
     return JSONResponse(
-        {"integrator": integrator, "received": len(outcomes), "accepted": len(accepted),
-         "rejected": len(rejected), "results": results},
+        {
+            "integrator": integrator,
+            "received": len(outcomes),
+            "accepted": len(accepted),
+            "rejected": len(rejected),
+            "results": results,
+        },
         status_code=_status(len(accepted), len(rejected)),
     )
 
@@ -160,29 +178,63 @@ async def receive(deps: Deps, request: Request) -> JSONResponse:
 async def transfer_status(deps: Deps, integrator: str, record_id: str) -> JSONResponse:
     assert deps.engine is not None
     async with db.sessions(deps.engine)() as session:
-        transfer = await session.scalar(select(ScreenedTransfer).where(
-            ScreenedTransfer.integrator == integrator, ScreenedTransfer.record_id == record_id))
+        transfer = await session.scalar(
+            select(ScreenedTransfer).where(
+                ScreenedTransfer.integrator == integrator, ScreenedTransfer.record_id == record_id
+            )
+        )
         if transfer is None:
-            rejected = (await session.scalars(select(RejectedRecord).where(
-                RejectedRecord.integrator == integrator, RejectedRecord.record_id == record_id
-            ))).all()
+            rejected = (
+                await session.scalars(
+                    select(RejectedRecord).where(
+                        RejectedRecord.integrator == integrator,
+                        RejectedRecord.record_id == record_id,
+                    )
+                )
+            ).all()
             if rejected:
-                return JSONResponse({"record_id": record_id, "status": "rejected",
-                                     "reasons": [r for row in rejected for r in row.reasons]})
-            return _error(404, f"no screened or rejected record {record_id!r} for integrator "
-                          f"{integrator!r} (yet: screening takes a moment after acceptance)")
-        findings = (await session.scalars(select(FindingRow).where(
-            FindingRow.transfer_id == transfer.id, FindingRow.superseded_at.is_(None)
-        ).order_by(FindingRow.id))).all()
-    return JSONResponse({
-        "record_id": record_id, "status": "screened",
-        "screened_at": transfer.screened_at.isoformat(),
-        "ruleset_version": transfer.ruleset_version, "list_version": transfer.list_version,
-        "findings": [{"kind": f.kind.value, "regime": f.regime, "rule_id": f.rule_id,
-                      "phase": f.phase, "severity": f.severity.value, "summary": f.summary,
-                      "citations": f.citations, "party": f.party, "designated": f.designated}
-                     for f in findings],
-    })
+                return JSONResponse(
+                    {
+                        "record_id": record_id,
+                        "status": "rejected",
+                        "reasons": [r for row in rejected for r in row.reasons],
+                    }
+                )
+            return _error(
+                404,
+                f"no screened or rejected record {record_id!r} for integrator "
+                f"{integrator!r} (yet: screening takes a moment after acceptance)",
+            )
+        findings = (
+            await session.scalars(
+                select(FindingRow)
+                .where(FindingRow.transfer_id == transfer.id, FindingRow.superseded_at.is_(None))
+                .order_by(FindingRow.id)
+            )
+        ).all()
+    return JSONResponse(
+        {
+            "record_id": record_id,
+            "status": "screened",
+            "screened_at": transfer.screened_at.isoformat(),
+            "ruleset_version": transfer.ruleset_version,
+            "list_version": transfer.list_version,
+            "findings": [
+                {
+                    "kind": f.kind.value,
+                    "regime": f.regime,
+                    "rule_id": f.rule_id,
+                    "phase": f.phase,
+                    "severity": f.severity.value,
+                    "summary": f.summary,
+                    "citations": f.citations,
+                    "party": f.party,
+                    "designated": f.designated,
+                }
+                for f in findings
+            ],
+        }
+    )
 
 
 def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> FastAPI:
@@ -205,8 +257,9 @@ def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> Fast
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
         log.error("ingest dependency failed: %s", exc)
-        return _error(503, f"{exc}; nothing was accepted from this request, retry it",
-                      retryable=True)
+        return _error(
+            503, f"{exc}; nothing was accepted from this request, retry it", retryable=True
+        )
 
     @app.post("/v1/transfers")
     async def post_transfers(request: Request) -> JSONResponse:

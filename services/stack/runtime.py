@@ -12,5 +12,5 @@ def database_url(settings: Settings) -> str:
 
 
 def kafka_bootstrap(settings: Settings) -> str:
-    """``EWATCH_KAFKA_BOOTSTRAP_SERVERS`` if set; else where ``ewatch up`` runs the embedded broker."""
+    """``EWATCH_KAFKA_BOOTSTRAP_SERVERS`` if set; else where ``ewatch up`` runs tansu."""
     return settings.kafka_bootstrap_servers or f"127.0.0.1:{settings.embedded_kafka_port}"

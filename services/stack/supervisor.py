@@ -46,29 +46,46 @@ class Stack:
     def start(self) -> None:
         s = self.settings
         db_url = database_url(s)
-        where = "embedded PostgreSQL in " + str(s.embedded_pg_dir) if not s.database_url else (
-            "PostgreSQL from EWATCH_DATABASE_URL")
+        where = (
+            "embedded PostgreSQL in " + str(s.embedded_pg_dir)
+            if not s.database_url
+            else ("PostgreSQL from EWATCH_DATABASE_URL")
+        )
         self.say(f"database: {where}")
         upgrade(db_url)
         bootstrap = s.kafka_bootstrap_servers
         if bootstrap is None:
             self.broker = EmbeddedBroker(s.embedded_kafka_port, s.data_dir / "logs" / "broker.log")
             bootstrap = self.broker.start()
-            self.say(f"kafka: embedded tansu broker on {bootstrap} (memory storage: "
-                     "its topics are empty after each start; findings live in PostgreSQL)")
+            self.say(
+                f"kafka: embedded tansu broker on {bootstrap} (memory storage: "
+                "its topics are empty after each start; findings live in PostgreSQL)"
+            )
         else:
             self.say(f"kafka: {bootstrap} from EWATCH_KAFKA_BOOTSTRAP_SERVERS")
         asyncio.run(self._prepare_topic(bootstrap))
-        env = {**os.environ, "EWATCH_DATABASE_URL": db_url,
-               "EWATCH_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        env = {
+            **os.environ,
+            "EWATCH_DATABASE_URL": db_url,
+            "EWATCH_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        }
+        log_dir = s.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
         for name in ("ingest", "matcher"):
-            self.children[name] = subprocess.Popen(
-                [sys.executable, "-m", "services.cli.main", name],
-                env=env, start_new_session=True,  # Ctrl-C reaches us; we stop them in order
-                preexec_fn=_die_with_parent,
-            )
-        self.say(f"ingest API:   http://{s.host}:{s.ingest_port}/v1/transfers "
-                 f"(metrics /metrics, health /healthz /readyz)")
+            with (log_dir / f"{name}.log").open("ab") as log_file:
+                self.children[name] = subprocess.Popen(
+                    [sys.executable, "-m", "services.cli.main", name],
+                    env=env,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # Ctrl-C reaches us; we stop them in order
+                    preexec_fn=_die_with_parent,
+                )
+        self.say(f"logs:         {log_dir.resolve()}/{{ingest,matcher,broker}}.log")
+        self.say(
+            f"ingest API:   http://{s.host}:{s.ingest_port}/v1/transfers "
+            f"(metrics /metrics, health /healthz /readyz)"
+        )
         self.say(f"matcher:      http://127.0.0.1:{s.matcher_port}/metrics (/healthz /readyz)")
 
     async def _prepare_topic(self, bootstrap: str) -> None:
@@ -81,7 +98,8 @@ class Stack:
             for name, proc in self.children.items():
                 code = proc.poll()
                 if code is not None:
-                    self.say(f"{name} exited with code {code}; stopping the stack")
+                    log_path = self.settings.data_dir / "logs" / f"{name}.log"
+                    self.say(f"{name} exited with code {code} (see {log_path}); stopping the stack")
                     return 1
             time.sleep(0.2)
         return 0

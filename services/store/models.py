@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -53,7 +53,7 @@ def _enum(cls: type[StrEnum], name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSONB, list[Any]: JSONB}
 
 
 class ScreenedTransfer(Base):
@@ -107,9 +107,7 @@ class FindingRow(Base):
     evidence: Mapped[dict[str, Any]]
     ruleset_version: Mapped[int] = mapped_column(Integer)
     list_version: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     #: Set when a corrected re-send of the record no longer yields this finding.
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -78,16 +78,16 @@ async def record_screening(
         "kafka_partition": delivery.partition,
         "kafka_offset": delivery.offset,
     }
-    stmt = insert(ScreenedTransfer).values(values)
-    stmt = stmt.on_conflict_do_update(
+    insert_stmt = insert(ScreenedTransfer).values(values)
+    upsert = insert_stmt.on_conflict_do_update(
         index_elements=["integrator", "record_id"],
         set_={
-            **{k: stmt.excluded[k] for k in values if k not in ("integrator", "record_id")},
+            **{k: insert_stmt.excluded[k] for k in values if k not in ("integrator", "record_id")},
             "screened_at": func.now(),
             "times_screened": ScreenedTransfer.times_screened + 1,
         },
     ).returning(ScreenedTransfer.id)
-    transfer_id = (await session.execute(stmt)).scalar_one()
+    transfer_id = (await session.execute(upsert)).scalar_one()
     new = await _insert_findings(session, transfer_id, findings)
     revised = previous is not None and previous != digest
     if revised:

@@ -49,7 +49,11 @@ def start_process(name: str, env: dict[str, str], log_dir: Path) -> subprocess.P
     log = (log_dir / f"{name}.log").open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "services.cli.main", name],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
     )
 
 
@@ -93,13 +97,17 @@ def running_stack(
     asyncio.run(ensure_topic(bootstrap, env["EWATCH_TRANSFERS_TOPIC"], 2))
     processes = {name: start_process(name, env, log_dir) for name in ("ingest", "matcher")}
     stack = RunningStack(
-        f"http://127.0.0.1:{ingest_port}", f"http://127.0.0.1:{matcher_port}", env, processes,
+        f"http://127.0.0.1:{ingest_port}",
+        f"http://127.0.0.1:{matcher_port}",
+        env,
+        processes,
         log_dir,
     )
     try:
         _wait_http(stack.ingest_url + "/readyz", processes["ingest"], 60, log_dir / "ingest.log")
-        _wait_http(stack.matcher_url + "/healthz", processes["matcher"], 60,
-                   log_dir / "matcher.log")
+        _wait_http(
+            stack.matcher_url + "/healthz", processes["matcher"], 60, log_dir / "matcher.log"
+        )
         yield stack
     finally:
         for proc in processes.values():

@@ -20,10 +20,18 @@ def ndjson(records: list[dict[str, object]]) -> bytes:
     return b"\n".join(orjson.dumps(r) for r in records) + b"\n"
 
 
-def post(stack: RunningStack, body: bytes, integrator: str = "it",
-         content_type: str = "application/x-ndjson") -> httpx.Response:
-    return httpx.post(f"{stack.ingest_url}/v1/transfers", content=body, timeout=120,
-                      headers={"content-type": content_type, "x-ewatch-integrator": integrator})
+def post(
+    stack: RunningStack,
+    body: bytes,
+    integrator: str = "it",
+    content_type: str = "application/x-ndjson",
+) -> httpx.Response:
+    return httpx.post(
+        f"{stack.ingest_url}/v1/transfers",
+        content=body,
+        timeout=120,
+        headers={"content-type": content_type, "x-ewatch-integrator": integrator},
+    )
 
 
 def wait_for(predicate, timeout: float = 90, what: str = "") -> None:  # type: ignore[no-untyped-def]
@@ -37,8 +45,9 @@ def wait_for(predicate, timeout: float = 90, what: str = "") -> None:  # type: i
 
 @pytest.fixture
 def stack(database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    with running_stack(database_url, kafka_bootstrap, unique, tmp_path,
-                       max_body_bytes="2000000") as s:
+    with running_stack(
+        database_url, kafka_bootstrap, unique, tmp_path, max_body_bytes="2000000"
+    ) as s:
         yield s
 
 
@@ -66,20 +75,32 @@ def test_thousand_records_are_all_accounted_for_even_when_posted_twice(
 
     second = post(stack, body)
     assert second.json()["accepted"] == len(accepted)
-    wait_for(lambda: sql(database_url, "SELECT sum(times_screened) FROM screened_transfers")[0][0]
-             >= 2 * len(accepted), what="the second delivery screened")
+    wait_for(
+        lambda: (
+            sql(database_url, "SELECT sum(times_screened) FROM screened_transfers")[0][0]
+            >= 2 * len(accepted)
+        ),
+        what="the second delivery screened",
+    )
 
     ids = {row[0] for row in sql(database_url, "SELECT record_id FROM screened_transfers")}
     assert ids == accepted
     assert screened() == len(accepted)
     assert sql(database_url, "SELECT count(*) FROM findings")[0][0] == findings_after_first
-    dupes = sql(database_url, "SELECT transfer_id, finding_key FROM findings "
-                "GROUP BY 1, 2 HAVING count(*) > 1")
+    dupes = sql(
+        database_url,
+        "SELECT transfer_id, finding_key FROM findings GROUP BY 1, 2 HAVING count(*) > 1",
+    )
     assert dupes == []
-    kept = sql(database_url, "SELECT count(*), min(times_seen), max(times_seen) "
-               "FROM rejected_records WHERE integrator = 'it'")
+    kept = sql(
+        database_url,
+        "SELECT count(*), min(times_seen), max(times_seen) "
+        "FROM rejected_records WHERE integrator = 'it'",
+    )
     assert kept == [(50, 2, 2)]
-    assert sql(database_url, "SELECT count(*) FROM rejected_records WHERE reasons = '[]'")[0][0] == 0
+    assert (
+        sql(database_url, "SELECT count(*) FROM rejected_records WHERE reasons = '[]'")[0][0] == 0
+    )
 
 
 def test_pistols_to_a_company_in_haiti_in_november_2024_is_a_violation(
@@ -87,17 +108,21 @@ def test_pistols_to_a_company_in_haiti_in_november_2024_is_a_violation(
 ) -> None:
     response = post(stack, orjson.dumps(record("haiti-1")), content_type="application/json")
     assert response.status_code == 202, response.text
-    wait_for(lambda: sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 1,
-             what="screening")
+    wait_for(
+        lambda: sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 1,
+        what="screening",
+    )
     rows = sql(database_url, "SELECT kind, regime, phase, citations, summary FROM findings")
     assert len(rows) == 1
     kind, regime, phase, citations, summary = rows[0]
     assert (kind, regime, phase) == ("violation", "HT", "HT-2752-all-arms-territorial")
     assert "S/RES/2752 (2024), para 2" in citations  # type: ignore[operator]
     assert "Caribbean Import Services SA" in summary  # type: ignore[operator]
-    status = httpx.get(f"{stack.ingest_url}/v1/transfers/haiti-1",
-                       headers={"x-ewatch-integrator": "it"}).json()
-    assert status["status"] == "screened" and status["findings"][0]["kind"] == "violation"
+    status = httpx.get(
+        f"{stack.ingest_url}/v1/transfers/haiti-1", headers={"x-ewatch-integrator": "it"}
+    ).json()
+    assert status["status"] == "screened"
+    assert status["findings"][0]["kind"] == "violation"
     metrics = httpx.get(stack.matcher_url + "/metrics").text
     assert 'ewatch_matcher_findings_total{kind="violation",regime="HT"} 1.0' in metrics
     assert "ewatch_matcher_records_screened_total 1.0" in metrics
@@ -122,7 +147,8 @@ def test_bad_input_gets_a_clear_4xx_and_the_service_keeps_running(
     line_broken = post(stack, orjson.dumps(record("ok-1")) + b"\n{not json\n")
     assert line_broken.status_code == 207
     results = line_broken.json()["results"]
-    assert results[1]["status"] == "rejected" and "line 2" in results[1]["reasons"][0]
+    assert results[1]["status"] == "rejected"
+    assert "line 2" in results[1]["reasons"][0]
 
     oversize = post(stack, b"[" + b" " * 2_100_000 + b"]", content_type="application/json")
     assert oversize.status_code == 413
@@ -144,13 +170,20 @@ def test_a_killed_matcher_loses_nothing_and_duplicates_nothing(
 ) -> None:
     records = batch(400, invalid_every=10_000)
     assert post(stack, ndjson(records)).json()["accepted"] == 400
-    wait_for(lambda: sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] >= 50,
-             what="some records screened")
+    wait_for(
+        lambda: sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] >= 50,
+        what="some records screened",
+    )
     restart(stack, "matcher")  # SIGKILL mid-stream, before offsets of in-flight work commit
-    wait_for(lambda: sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 400,
-             what="every record screened after the restart", timeout=120)
-    dupes = sql(database_url, "SELECT transfer_id, finding_key FROM findings "
-                "GROUP BY 1, 2 HAVING count(*) > 1")
+    wait_for(
+        lambda: sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 400,
+        what="every record screened after the restart",
+        timeout=120,
+    )
+    dupes = sql(
+        database_url,
+        "SELECT transfer_id, finding_key FROM findings GROUP BY 1, 2 HAVING count(*) > 1",
+    )
     assert dupes == []
 
 
@@ -172,9 +205,13 @@ def test_records_produced_straight_to_kafka_are_screened_or_kept_as_rejected(
             await producer.stop()
 
     asyncio.run(produce())
-    wait_for(lambda: sql(database_url, "SELECT count(*) FROM rejected_records")[0][0] == 1
-             and sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 1,
-             what="direct records handled")
+    wait_for(
+        lambda: (
+            sql(database_url, "SELECT count(*) FROM rejected_records")[0][0] == 1
+            and sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 1
+        ),
+        what="direct records handled",
+    )
     assert sql(database_url, "SELECT integrator FROM screened_transfers") == [("kafka",)]
     (reasons,) = sql(database_url, "SELECT reasons FROM rejected_records")[0]
     assert "not a transfer message" in reasons[0]  # type: ignore[index]

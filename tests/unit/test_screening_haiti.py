@@ -16,13 +16,19 @@ CTX = Context(ruleset=rules.load_directory())
 
 
 def violations(rec: dict[str, Any], regime: str = "HT") -> list[str]:
-    return [f.phase or "" for f in screen(parse_transfer(rec), CTX)
-            if f.kind is Kind.VIOLATION and f.regime == regime]
+    return [
+        f.phase or ""
+        for f in screen(parse_transfer(rec), CTX)
+        if f.kind is Kind.VIOLATION and f.regime == regime
+    ]
 
 
 def armoured_vehicles(record_id: str, on: str) -> dict[str, Any]:
-    return record(record_id, transfer_date=on, items=[
-        {"hs_code": "871000", "description": "armoured personnel carriers", "quantity": 4}])
+    return record(
+        record_id,
+        transfer_date=on,
+        items=[{"hs_code": "871000", "description": "armoured personnel carriers", "quantity": 4}],
+    )
 
 
 def test_pistols_to_a_private_buyer_in_june_2023_are_outside_the_embargo() -> None:
@@ -50,8 +56,12 @@ def test_haitian_police_and_un_authorised_missions_are_exempt(on: str, party_typ
 
 @pytest.mark.parametrize(
     ("on", "expected"),
-    [("2023-10-01", []), ("2023-10-02", ["HT-2699-salw-territorial"]),
-     ("2024-10-17", ["HT-2699-salw-territorial"]), ("2024-10-18", ["HT-2752-all-arms-territorial"])],
+    [
+        ("2023-10-01", []),
+        ("2023-10-02", ["HT-2699-salw-territorial"]),
+        ("2024-10-17", ["HT-2699-salw-territorial"]),
+        ("2024-10-18", ["HT-2752-all-arms-territorial"]),
+    ],
 )
 def test_the_day_before_and_the_day_of_each_change(on: str, expected: list[str]) -> None:
     assert violations(record(transfer_date=on)) == expected
@@ -78,8 +88,9 @@ def test_a_committee_reference_turns_the_violation_into_a_verify_indicator() -> 
 
 
 def test_non_lethal_protective_equipment_is_exempt_from_2752() -> None:
-    rec = record(items=[{"category": "non_lethal_protective", "description": "helmets",
-                         "quantity": 50}])
+    rec = record(
+        items=[{"category": "non_lethal_protective", "description": "helmets", "quantity": 50}]
+    )
     assert violations(rec) == []
 
 
@@ -91,4 +102,5 @@ def test_exports_from_haiti_are_not_covered() -> None:
 def test_screening_twice_gives_identical_keys() -> None:
     a = [f.key for f in screen(parse_transfer(record()), CTX)]
     b = [f.key for f in screen(parse_transfer(record()), CTX)]
-    assert a == b and len(a) == 1
+    assert a == b
+    assert len(a) == 1

@@ -37,9 +37,7 @@ def test_unassigned_country_codes_are_rejected() -> None:
 def test_an_item_needs_some_classification() -> None:
     rec = record()
     del rec["items"][0]["category"]
-    assert validate_record(rec) == [
-        "items[0]: an item needs a category, an hs_code or an ml_code"
-    ]
+    assert validate_record(rec) == ["items[0]: an item needs a category, an hs_code or an ml_code"]
     rec["items"][0]["hs_code"] = "930200"
     assert validate_record(rec) == []
 
@@ -60,14 +58,20 @@ def test_a_broken_ndjson_line_rejects_only_that_line() -> None:
     outcomes = list(decode_batch(nd, "application/x-ndjson"))
     assert [type(o) for o in outcomes] == [Accepted, Rejection, Accepted]
     bad = outcomes[1]
-    assert isinstance(bad, Rejection) and bad.raw == "{oops"
+    assert isinstance(bad, Rejection)
+    assert bad.raw == "{oops"
     assert bad.reasons[0].startswith("line 2: malformed JSON")
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [(b"", "empty"), (b"  \n", "empty"), (b"[{", "malformed JSON"), (b"42", "expected a JSON"),
-     (b"\xff\xfe", "not UTF-8")],
+    [
+        (b"", "empty"),
+        (b"  \n", "empty"),
+        (b"[{", "malformed JSON"),
+        (b"42", "expected a JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+    ],
 )
 def test_unreadable_bodies_raise_body_error(body: bytes, message: str) -> None:
     with pytest.raises(BodyError, match=message):
