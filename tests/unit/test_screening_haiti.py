@@ -73,7 +73,9 @@ def test_rules_are_evaluated_at_the_transfer_date_not_today() -> None:
 
 def test_a_violation_explains_itself_with_citations() -> None:
     (finding,) = screen(parse_transfer(record("r-9")), CTX)
-    assert finding.summary.startswith("Transfer r-9 of 120 × small_arms.revolver_pistol into HT")
+    assert finding.summary.startswith(
+        "Transfer r-9 of 120 × revolvers and self-loading pistols into HT"
+    )
     assert "Caribbean Import Services SA" in finding.summary
     assert finding.citations[0] == "S/RES/2752 (2024), para 2"
     assert finding.evidence["end_user"]["type"] == "company"
