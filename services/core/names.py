@@ -100,21 +100,31 @@ def _pair_sim(a: str, b: str) -> float:
     return 1.0 if a == b else _indel(a, b, score_cutoff=_PAIR_FLOOR)
 
 
-def _align(q: tuple[str, ...], n: tuple[str, ...]) -> list[tuple[float, int, int]]:
-    """Greedy one-to-one pairing of tokens, most alike first; order-free by design."""
-    pairs = []
+def _align(
+    q: tuple[str, ...], n: tuple[str, ...], memo: dict[str, dict[str, float]] | None = None
+) -> list[tuple[float, int, int]]:
+    """Greedy one-to-one pairing of tokens, most alike first; order-free by design.
+
+    ``memo`` caches token similarities across the candidates of one query, which
+    share tokens ("muhammad", "abd") far more often than not.
+    """
+    ranked = []
     for i, a in enumerate(q):
+        row = memo.setdefault(a, {}) if memo is not None else {}
         for j, b in enumerate(n):
-            if s := 1.0 if a == b else _indel(a, b, score_cutoff=_PAIR_FLOOR):
-                pairs.append((s, i, j))
-    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+            s = row.get(b)
+            if s is None:
+                s = row[b] = _pair_sim(a, b)
+            if s:
+                ranked.append((-s, i, j))
+    ranked.sort()  # most alike first; ties by position, so the result is stable
     used_q = used_n = 0
     chosen = []
-    for s, i, j in pairs:
+    for s, i, j in ranked:
         if not (used_q >> i) & 1 and not (used_n >> j) & 1:
             used_q |= 1 << i
             used_n |= 1 << j
-            chosen.append((s, i, j))
+            chosen.append((-s, i, j))
     return chosen
 
 
@@ -148,7 +158,13 @@ def _aligned_share(
     return min(num / den if den else 0.0, core_num / core_den if core_den else 0.0)
 
 
-def name_similarity(q: NameForm, n: NameForm, *, partial: bool = False) -> float:
+def name_similarity(
+    q: NameForm,
+    n: NameForm,
+    *,
+    partial: bool = False,
+    memo: dict[str, dict[str, float]] | None = None,
+) -> float:
     """Similarity of two folded names in [0, 1]; 0 unless their core tokens meet.
 
     The lower of the all-token and core-token scores: generic words can cost a
@@ -157,12 +173,25 @@ def name_similarity(q: NameForm, n: NameForm, *, partial: bool = False) -> float
     """
     if not q.core_tokens or not n.core_tokens:
         return 0.0
-    sim = _aligned_share(q, n, _align(q.tokens, n.tokens), partial)
+    sim = _aligned_share(q, n, _align(q.tokens, n.tokens, memo), partial)
     if len(q.tokens) != len(n.tokens) and sim < 1.0:
         # "Abdul Rahman" / "Abdulrahman": the split differs, the letters do not.
         joined = min(_indel(q.compact, n.compact), _indel(q.core_compact, n.core_compact))
         sim = max(sim, joined)
     return sim
+
+
+def _similarity_bound(q: NameForm, entry: _Entry) -> float:
+    """Upper bound of :func:`name_similarity` from lengths alone.
+
+    Indel similarity times the two lengths is twice their longest common
+    subsequence, so aligned characters never exceed 2 * min(Q, N); the
+    denominator is at least Q + N, or Q + N/2 when list name parts may be left out.
+    """
+    size_q, size_n = q.total, entry.form.total
+    partial = entry.person and len(q.core_tokens) >= 2
+    den = size_q + (_SUBSET_WEIGHT * size_n if partial else size_n)
+    return 2 * min(size_q, size_n) / den if den else 0.0
 
 
 # --- supporting features -------------------------------------------------------
@@ -298,6 +327,8 @@ class _Vocabulary:
         return cached
 
     def _find(self, token: str) -> tuple[tuple[str, float], ...]:
+        if len(token) < 3:  # "au" is one letter from "abu": too weak to retrieve by
+            return ((token, 2.0 * len(token)),) if token in self._tokens else ()
         found = set(self._deletions.get(token, ()))
         for variant in deletions(token) | {token}:
             found.update(self._deletions.get(variant, ()))
@@ -367,7 +398,7 @@ class NameIndex:
         arbitrary text: a name without distinctive tokens returns ``[]``.
         """
         q = _query(name, country, date_of_birth)
-        return self._rank(q, self._retrieve(q.form), limit, floor)
+        return self._rank(q, self._retrieve(q.form, floor), limit, floor)
 
     def brute_force_search(
         self,
@@ -384,7 +415,7 @@ class NameIndex:
 
     # retrieval
 
-    def _retrieve(self, q: NameForm) -> list[int]:
+    def _retrieve(self, q: NameForm, floor: float) -> list[int]:
         """Ids of the entries most likely to score well, at most _CANDIDATE_CAP.
 
         Each entry sharing a (fuzzy) core token with the query gets an estimate
@@ -397,15 +428,24 @@ class NameIndex:
             # Ascending, so each entry keeps its closest link to this token.
             for neighbour, weight in self._vocabulary.neighbours(token):
                 best.update(dict.fromkeys(self._postings[neighbour], weight))
+            if not aligned:
+                aligned = best
+                continue
             for e_id, weight in best.items():
                 aligned[e_id] = aligned.get(e_id, 0.0) + weight
-        size = sum(map(len, q.tokens))
-        lengths, weights = self._lengths, self._weights
-
-        def estimate(e_id: int) -> tuple[float, int]:
-            return aligned[e_id] * weights[e_id] / (size + lengths[e_id]), -e_id
-
-        return heapq.nlargest(_CANDIDATE_CAP, aligned, key=estimate)
+        size, lengths, weights = q.total, self._lengths, self._weights
+        # The estimate can fall short of the score (pairs no key reached, the
+        # half weight of left-out name parts), but not by half: below that,
+        # not worth scoring.
+        least = (floor - _MAX_SUPPORT) / 2
+        ranked = [
+            (estimate, -e)
+            for e, a in aligned.items()
+            if (estimate := a * weights[e] / (size + lengths[e])) >= least
+        ]
+        if len(ranked) > _CANDIDATE_CAP:
+            ranked = heapq.nlargest(_CANDIDATE_CAP, ranked)
+        return [-e for _, e in ranked]
 
     # scoring
 
@@ -416,10 +456,14 @@ class NameIndex:
             return []
         best: dict[int, tuple[float, int, int, float]] = {}  # party -> (score, -priority, -id, sim)
         support: dict[int, _Support] = {}
+        memo: dict[str, dict[str, float]] = {}
         for e_id in entry_ids:
             entry = self._entries[e_id]
-            sim = name_similarity(q.form, entry.form, partial=entry.person)
-            if sim * _WEIGHTS[entry.matched_on] + _MAX_SUPPORT < floor:
+            weight = _WEIGHTS[entry.matched_on]
+            if _similarity_bound(q.form, entry) * weight + _MAX_SUPPORT < floor:
+                continue  # cheap and exact: lengths alone rule it out
+            sim = name_similarity(q.form, entry.form, partial=entry.person, memo=memo)
+            if sim * weight + _MAX_SUPPORT < floor:
                 continue
             if entry.party not in support:
                 support[entry.party] = _support(q, self._parties[entry.party])
