@@ -51,7 +51,7 @@ _MAX_SUPPORT = COUNTRY_SUPPORT + DOB_EXACT
 _PAIR_FLOOR = 0.6  # token pairs less alike than this count as unmatched
 _SUBSET_PAIR = 0.8  # every query token at least this close: the query names a subset
 _SUBSET_WEIGHT = 0.5  # weight of list name parts such a query leaves out
-_CANDIDATE_CAP = 50
+_CANDIDATE_CAP = 10
 _TRIGRAM_DICE = 0.45
 _TRIGRAM_TRIGGER = 1.01  # below this best neighbour similarity, search trigrams too
 _NEIGHBOUR_CACHE = 8192
@@ -369,7 +369,7 @@ class NameIndex:
             for token in _lookup_tokens(entry.form):
                 postings.setdefault(token, []).append(e_id)
         self._postings = {t: tuple(ids) for t, ids in postings.items()}
-        self._lengths = [e.form.total for e in entries]
+        self._lengths = [e.form.core_total for e in entries]
         self._weights = [_WEIGHTS[e.matched_on] for e in entries]
         self._vocabulary = _Vocabulary(self._postings)
 
@@ -419,8 +419,9 @@ class NameIndex:
         """Ids of the entries most likely to score well, at most _CANDIDATE_CAP.
 
         Each entry sharing a (fuzzy) core token with the query gets an estimate
-        of its score: aligned characters over all characters, as the scorer
-        counts them, so a long name sharing one common token ranks low.
+        of its core-token score: aligned characters over all core characters,
+        as the scorer counts them, so a long name sharing one common token
+        ranks low.
         """
         aligned: dict[int, float] = {}
         for token in _lookup_tokens(q):
@@ -433,7 +434,7 @@ class NameIndex:
                 continue
             for e_id, weight in best.items():
                 aligned[e_id] = aligned.get(e_id, 0.0) + weight
-        size, lengths, weights = q.total, self._lengths, self._weights
+        size, lengths, weights = q.core_total, self._lengths, self._weights
         # The estimate can fall short of the score (pairs no key reached, the
         # half weight of left-out name parts), but not by half: below that,
         # not worth scoring.
