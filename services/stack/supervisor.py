@@ -53,6 +53,7 @@ class Stack:
         )
         self.say(f"database: {where}")
         upgrade(db_url)
+        self._ensure_knowledge(db_url)
         bootstrap = s.kafka_bootstrap_servers
         if bootstrap is None:
             self.broker = EmbeddedBroker(s.embedded_kafka_port, s.data_dir / "logs" / "broker.log")
@@ -87,6 +88,20 @@ class Stack:
             f"(metrics /metrics, health /healthz /readyz)"
         )
         self.say(f"matcher:      http://127.0.0.1:{s.matcher_port}/metrics (/healthz /readyz)")
+
+    def _ensure_knowledge(self, db_url: str) -> None:
+        from sqlalchemy.orm import Session
+
+        from services.knowledge import ensure_defaults
+        from services.store.db import sync_engine
+
+        engine = sync_engine(db_url)
+        try:
+            with Session(engine) as session, session.begin():
+                for line in ensure_defaults(session, self.settings.rules_dir):
+                    self.say(line)
+        finally:
+            engine.dispose()
 
     async def _prepare_topic(self, bootstrap: str) -> None:
         await wait_for_broker(bootstrap)

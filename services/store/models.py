@@ -14,17 +14,20 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Enum,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -132,3 +135,83 @@ class RejectedRecord(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     times_seen: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class RulesetVersion(Base):
+    """One immutable, numbered version of the rules table; exactly one is active."""
+
+    __tablename__ = "ruleset_versions"
+    __table_args__ = (
+        Index(
+            "uq_ruleset_versions_one_active",
+            "active",
+            unique=True,
+            postgresql_where=text("active"),
+        ),
+    )
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The validated YAML documents, keyed by file name, as loaded.
+    documents: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    active: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SanctionsListVersion(Base):
+    """One import of the UN Consolidated List, with what it changed."""
+
+    __tablename__ = "sanctions_list_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(100), unique=True)
+    date_generated: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    individuals: Mapped[int] = mapped_column(Integer)
+    entities: Mapped[int] = mapped_column(Integer)
+    #: What the importer repaired and could not read (services.core.un_xml.ImportReport).
+    report: Mapped[dict[str, Any]]
+    #: Added, amended and removed reference numbers against the previous version.
+    changes: Mapped[dict[str, Any]]
+    #: The file as imported: the matcher rebuilds its index from exactly these bytes.
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    parties: Mapped[list[ListedPartyRow]] = relationship(back_populates="list_version")
+
+
+class ListedPartyRow(Base):
+    __tablename__ = "listed_parties"
+    __table_args__ = (UniqueConstraint("list_version_id", "reference_number"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    list_version_id: Mapped[int] = mapped_column(
+        ForeignKey("sanctions_list_versions.id", ondelete="CASCADE")
+    )
+    reference_number: Mapped[str] = mapped_column(String(40), index=True)
+    data_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    list_type: Mapped[str] = mapped_column(String(40))
+    regime: Mapped[str | None] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(Text)
+    name_parts: Mapped[list[Any]]
+    original_script: Mapped[str | None] = mapped_column(Text)
+    aliases: Mapped[list[Any]]
+    listed_on: Mapped[date | None] = mapped_column(Date)
+    birth_dates: Mapped[list[Any]]
+    places_of_birth: Mapped[list[Any]]
+    nationalities: Mapped[list[Any]]
+    documents: Mapped[list[Any]]
+    addresses: Mapped[list[Any]]
+    titles: Mapped[list[Any]]
+    designations: Mapped[list[Any]]
+    gender: Mapped[str | None] = mapped_column(String(20))
+    comments: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+    list_version: Mapped[SanctionsListVersion] = relationship(back_populates="parties")

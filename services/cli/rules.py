@@ -1,0 +1,107 @@
+"""``ewatch rules …``: the rules table as numbered, immutable versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.table import Table
+
+from services.cli.common import err, fail, out, session_scope
+from services.core import resources
+from services.core.rules import RulesError
+from services.core.rules_diff import describe
+from services.store import rulesets
+
+app = typer.Typer(help="The rules table of UN arms embargoes.", no_args_is_help=True)
+
+
+@app.command("load")
+def load(
+    directory: Annotated[Path | None, typer.Argument(help="folder of regime YAML files")] = None,
+    activate: Annotated[
+        bool | None,
+        typer.Option(
+            "--activate/--no-activate",
+            help="make it the active version (default: only if none is active)",
+        ),
+    ] = None,
+) -> None:
+    """Validate the YAML rules and store them as a new numbered version."""
+    folder = directory or resources.rules_dir()
+    try:
+        with session_scope() as session:
+            loaded = rulesets.load(session, folder, activate=activate)
+    except RulesError as exc:
+        raise fail(str(exc)) from exc
+    what = "stored as" if loaded.created else "identical to existing"
+    state = "active" if loaded.active else f"not active (ewatch rules activate {loaded.version})"
+    err.print(f"rules from {folder}: {what} version {loaded.version}, {state}")
+
+
+@app.command("list")
+def list_versions() -> None:
+    """Every stored version, which one is active, and what each changed."""
+    with session_scope() as session:
+        rows = rulesets.versions(session)
+        table = Table("version", "active", "loaded", "regimes", "digest", "source")
+        for row in rows:
+            table.add_row(
+                str(row.version),
+                "yes" if row.active else "",
+                row.loaded_at.strftime("%Y-%m-%d %H:%M"),
+                " ".join(sorted(d["id"] for d in row.documents.values())),
+                row.digest[:12],
+                row.source,
+            )
+    out.print(table)
+
+
+@app.command("show")
+def show(
+    regime: Annotated[str, typer.Argument(help="regime id, e.g. HT")],
+    version: Annotated[int | None, typer.Option(help="default: the active version")] = None,
+) -> None:
+    """Print one regime as stored in a version (YAML)."""
+    with session_scope() as session:
+        number = version or rulesets.active_version(session)
+        if number is None:
+            raise fail("no ruleset is loaded; run `ewatch rules load`")
+        try:
+            docs = rulesets.documents_of(session, number)
+        except rulesets.RulesetNotFound as exc:
+            raise fail(str(exc)) from exc
+    match = [d for d in docs.values() if d["id"] == regime.upper()]
+    if not match:
+        known = ", ".join(sorted(d["id"] for d in docs.values()))
+        raise fail(f"no regime {regime!r} in version {number}; known: {known}")
+    err.print(f"# regime {regime.upper()}, ruleset version {number}")
+    out.print(yaml.safe_dump(match[0], sort_keys=False, allow_unicode=True), end="")
+
+
+@app.command("diff")
+def diff(a: int, b: int) -> None:
+    """What changed from version A to version B, in words."""
+    with session_scope() as session:
+        try:
+            old, new = rulesets.documents_of(session, a), rulesets.documents_of(session, b)
+        except rulesets.RulesetNotFound as exc:
+            raise fail(str(exc)) from exc
+    changes = describe(old, new)
+    if not changes:
+        err.print(f"versions {a} and {b} are identical")
+    for line in changes:
+        out.print(f"- {line}")
+
+
+@app.command("activate")
+def activate(version: int) -> None:
+    """Make VERSION the one the matcher screens with (restart the matcher to apply)."""
+    try:
+        with session_scope() as session:
+            rulesets.activate_version(session, version)
+    except rulesets.RulesetNotFound as exc:
+        raise fail(str(exc)) from exc
+    err.print(f"ruleset version {version} is active; restart matchers to apply it")

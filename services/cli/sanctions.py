@@ -1,0 +1,175 @@
+"""``ewatch sanctions …``: the UN Consolidated List — import, sync, look up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import orjson
+import typer
+from rich.table import Table
+
+from services.cli.common import err, fail, out, session_scope
+from services.core import names
+from services.core.rules import load_directory
+from services.core.un_xml import NotAUnListError
+from services.knowledge import shipped_list_path
+from services.store import rulesets, sanctions
+from services.store.models import SanctionsListVersion
+
+app = typer.Typer(help="The UN Security Council Consolidated List.", no_args_is_help=True)
+UN_LIST_URL = "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+SHOWN_CHANGES = 40
+
+
+def _import(data: bytes, source: str) -> None:
+    try:
+        with session_scope() as session:
+            try:
+                ruleset = rulesets.ruleset(session)
+            except rulesets.RulesetNotFound:  # list type → regime still comes from the rules
+                ruleset = load_directory()
+            result = sanctions.import_list(session, data, source, ruleset)
+    except NotAUnListError as exc:
+        raise fail(f"{source}: {exc}; nothing was imported") from exc
+    report = result.report
+    err.print(report.summary())
+    for u in report.unreadable:
+        err.print(f"  unreadable at {u.position}: {u.reference_number or '?'}: {u.reason}")
+    for r in report.repairs[:SHOWN_CHANGES]:
+        err.print(f"  repaired {r.reference_number or r.data_id or '?'} {r.field}: {r.action}")
+    if len(report.repairs) > SHOWN_CHANGES:
+        err.print(
+            f"  … {len(report.repairs) - SHOWN_CHANGES} more repairs "
+            "(all kept with the version: ewatch sanctions versions --json)"
+        )
+    if not result.created:
+        err.print(f"this file was already imported as list version {result.version}")
+        return
+    assert result.diff is not None
+    since = f"since {result.previous}" if result.previous else "(first import)"
+    err.print(f"list version {result.version}: {result.diff.summary()} {since}")
+    for label, refs in (("added", result.diff.added), ("removed", result.diff.removed)):
+        if refs:
+            shown = " ".join(refs[:SHOWN_CHANGES])
+            more = f" … and {len(refs) - SHOWN_CHANGES} more" if len(refs) > SHOWN_CHANGES else ""
+            out.print(f"{label}: {shown}{more}")
+    for amendment in result.diff.amended[:SHOWN_CHANGES]:
+        out.print(f"amended: {amendment.reference_number} ({', '.join(amendment.fields)})")
+    if len(result.diff.amended) > SHOWN_CHANGES:
+        out.print(f"amended: … and {len(result.diff.amended) - SHOWN_CHANGES} more")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="consolidated.xml")],
+) -> None:
+    """Import a Consolidated List XML file as a new list version."""
+    _import(file.read_bytes(), str(file))
+
+
+@app.command("sync")
+def sync(
+    url: Annotated[str, typer.Option(help="where the UN publishes the list")] = UN_LIST_URL,
+) -> None:
+    """Fetch the UN's published list and import it (needs network access)."""
+    try:
+        response = httpx.get(url, timeout=60, follow_redirects=True)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise fail(
+            f"could not fetch {url}: {exc}. Without a network, import a file: "
+            f"ewatch sanctions import {shipped_list_path()}"
+        ) from exc
+    _import(response.content, url)
+
+
+@app.command("versions")
+def versions(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every imported list version, newest last, with what it changed."""
+    with session_scope() as session:
+        rows = session.query(SanctionsListVersion).order_by(SanctionsListVersion.id).all()
+        if as_json:
+            for row in rows:
+                out.print_json(
+                    orjson.dumps(
+                        {
+                            "version": row.version,
+                            "date_generated": row.date_generated,
+                            "sha256": row.sha256,
+                            "source": row.source,
+                            "imported_at": row.imported_at,
+                            "report": row.report,
+                            "changes": row.changes,
+                        }
+                    ).decode()
+                )
+            return
+        table = Table("version", "generated", "imported", "records", "changes", "repairs")
+        for row in rows:
+            table.add_row(
+                row.version,
+                row.date_generated,
+                row.imported_at.strftime("%Y-%m-%d %H:%M"),
+                str(row.individuals + row.entities),
+                row.changes.get("summary", ""),
+                str(len(row.report.get("repairs", []))),
+            )
+    out.print(table)
+
+
+@app.command("match")
+def match(
+    name: Annotated[str, typer.Argument(help="a person's or entity's name, any script")],
+    country: Annotated[str | None, typer.Option(help="ISO alpha-2 country of the party")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="transfer date YYYY-MM-DD")] = None,
+    date_of_birth: Annotated[str | None, typer.Option("--dob")] = None,
+    list_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--list", exists=True, dir_okay=False, help="list XML (default: shipped list)"
+        ),
+    ] = None,
+    limit: int = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per candidate")] = False,
+) -> None:
+    """The best list candidates for NAME, with scores and why."""
+    from datetime import date
+
+    from services.knowledge import read_list
+
+    sanctions_list = read_list(list_file)
+    index = names.NameIndex.build(sanctions_list.parties)
+    when = date.fromisoformat(on) if on else None
+    candidates = index.search(name, country=country, date_of_birth=date_of_birth, limit=limit)
+    for c in candidates:
+        listed = c.listed_on is None or when is None or c.listed_on <= when
+        verdict = "match" if c.score >= names.DEFAULT_THRESHOLD else "near miss"
+        if not listed:
+            verdict += f" (listed only on {c.listed_on})"
+        doc = {
+            "reference_number": c.reference_number,
+            "name": c.name,
+            "matched_name": c.matched_name,
+            "matched_on": c.matched_on,
+            "score": round(c.score, 4),
+            "verdict": verdict,
+            "list_type": c.list_type,
+            "listed_on": c.listed_on.isoformat() if c.listed_on else None,
+            "features": [list(f) for f in c.features],
+        }
+        if as_json:
+            print(orjson.dumps(doc).decode())
+        else:
+            out.print(
+                f"[bold]{c.score:.3f}[/bold] {c.reference_number} {c.name} — {verdict}; "
+                f"matched {c.matched_on} {c.matched_name!r}"
+            )
+            for feature, effect, detail in c.features:
+                out.print(f"        {effect:>6} {feature}: {detail}")
+    err.print(
+        f"{len(candidates)} candidate(s) at or above {names.NEAR_MISS_FLOOR} "
+        f"(threshold {names.DEFAULT_THRESHOLD}, {names.ALGORITHM_VERSION}, "
+        f"list {sanctions_list.version})"
+    )

@@ -1,0 +1,153 @@
+"""``ewatch screen``: screen a file of transfer records, no Kafka, no PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from services.cli.common import err, fail
+from services.core.findings import Finding
+from services.core.rules import RulesError
+from services.core.screening import screen as screen_record
+from services.core.transfer_csv import read_csv
+from services.core.un_xml import NotAUnListError
+from services.core.validation import Accepted, BodyError, Rejection, check, decode_batch
+
+
+class InputFormat(StrEnum):
+    NDJSON = "ndjson"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _infer(path: Path) -> InputFormat:
+    suffix = path.suffix.lower()
+    return {".csv": InputFormat.CSV, ".json": InputFormat.JSON}.get(suffix, InputFormat.NDJSON)
+
+
+def _outcomes(path: Path, fmt: InputFormat) -> list[Accepted | Rejection]:
+    data = path.read_bytes()
+    if fmt is InputFormat.CSV:
+        text = data.decode("utf-8-sig")
+        return [check(i, rec, orjson.dumps(rec).decode()) for i, rec in enumerate(read_csv(text))]
+    content_type = "application/x-ndjson" if fmt is InputFormat.NDJSON else "application/json"
+    return list(decode_batch(data, content_type))
+
+
+def _write_csv(findings: list[Finding]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(
+        [
+            "record_id",
+            "kind",
+            "regime",
+            "rule_id",
+            "phase",
+            "severity",
+            "summary",
+            "citations",
+            "party",
+            "designated",
+            "ruleset_version",
+            "list_version",
+        ]
+    )
+    for f in findings:
+        d = f.to_dict()
+        writer.writerow(
+            [
+                d["record_id"],
+                d["kind"],
+                d["regime"],
+                d["rule_id"],
+                d["phase"],
+                d["severity"],
+                d["summary"],
+                "; ".join(d["citations"]),
+                f"{f.party.role}: {f.party.name}" if f.party else "",
+                f.designated.reference_number if f.designated else "",
+                d["ruleset_version"],
+                d["list_version"],
+            ]
+        )
+
+
+def command(
+    input_file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            metavar="INPUT",
+            help="transfer records: NDJSON, JSON or CSV",
+        ),
+    ],
+    list_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--list", exists=True, dir_okay=False, help="UN list XML (default: the shipped list)"
+        ),
+    ] = None,
+    rules_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules", exists=True, file_okay=False, help="rules folder (default: shipped rules)"
+        ),
+    ] = None,
+    fmt: Annotated[
+        InputFormat | None,
+        typer.Option("--format", help="input format (default: from the file extension)"),
+    ] = None,
+    output: Annotated[
+        str, typer.Option(help="findings as ndjson (default), json or csv")
+    ] = "ndjson",
+) -> None:
+    """Screen a file of transfer records; one JSON object per finding on stdout."""
+    from services.knowledge import context_from_files
+
+    try:
+        context = context_from_files(rules_dir, list_file)
+    except (RulesError, NotAUnListError) as exc:
+        raise fail(str(exc), 2) from exc
+    try:
+        outcomes = _outcomes(input_file, fmt or _infer(input_file))
+    except (BodyError, UnicodeDecodeError, csv.Error) as exc:
+        raise fail(f"{input_file}: {exc}", 2) from exc
+    started = time.perf_counter()
+    findings: list[Finding] = []
+    kinds: Counter[str] = Counter()
+    flagged: set[str] = set()
+    for outcome in outcomes:
+        if isinstance(outcome, Rejection):
+            err.print(
+                f"rejected record {outcome.index} ({outcome.record_id or 'no record_id'}): "
+                + "; ".join(outcome.reasons)
+            )
+            continue
+        for finding in screen_record(outcome.transfer, context):
+            findings.append(finding)
+            kinds[finding.kind.value] += 1
+            flagged.add(finding.record_id)
+            if output == "ndjson":
+                sys.stdout.write(orjson.dumps(finding.to_dict()).decode() + "\n")
+    if output == "json":
+        payload: Any = [f.to_dict() for f in findings]
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif output == "csv":
+        _write_csv(findings)
+    elapsed = time.perf_counter() - started
+    rejected = sum(isinstance(o, Rejection) for o in outcomes)
+    err.print(
+        f"screened {len(outcomes) - rejected} record(s), rejected {rejected}; "
+        f"{kinds['violation']} violation(s), {kinds['indicator']} indicator(s) on "
+        f"{len(flagged)} record(s) in {elapsed:.2f}s — ruleset {context.ruleset.digest[:12]} "
+        f"({len(context.ruleset.regimes)} regimes), list {context.list_version}"
+    )
