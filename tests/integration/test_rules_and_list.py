@@ -169,3 +169,38 @@ def test_files_that_are_not_a_un_list_are_refused_and_nothing_changes(
     assert "nothing was imported" in result.stderr
     assert sql(database_url, "SELECT count(*) FROM sanctions_list_versions") == [(1,)]
     assert sql(database_url, "SELECT count(*) FROM listed_parties") == before
+
+
+def test_sync_fetches_the_published_list_over_http(database_url: str) -> None:
+    import http.server
+    import threading
+
+    body = CLEAN.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/consolidated.xml":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        synced = ewatch(database_url, "sanctions", "sync", "--url", f"{base}/consolidated.xml")
+        assert synced.returncode == 0, synced.stderr
+        assert "875 added" in synced.stderr
+        missing = ewatch(database_url, "sanctions", "sync", "--url", f"{base}/nope.xml")
+        assert missing.returncode == 1
+        assert "could not fetch" in missing.stderr
+        assert "ewatch sanctions import" in missing.stderr
+    finally:
+        server.shutdown()

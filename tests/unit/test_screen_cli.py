@@ -1,0 +1,96 @@
+"""``ewatch screen`` as a panel member runs it: files in, findings out, no services."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from services.core.transfer_csv import read_csv
+from services.core.validation import validate_record
+
+ROOT = Path(__file__).resolve().parents[2]
+DAMAGED = ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml"
+
+
+def ewatch(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def violations(stdout: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        f = orjson.loads(line)
+        if f["kind"] == "violation":
+            out.setdefault(f["record_id"], []).append(f["phase"])
+    return out
+
+
+def test_the_haiti_timeline_csv_screens_as_domain_md_says() -> None:
+    result = ewatch("screen", str(ROOT / "samples" / "haiti-timeline.csv"))
+    assert result.returncode == 0, result.stderr
+    assert violations(result.stdout) == {
+        "ht-2023-11": ["HT-2699-salw-territorial"],
+        "ht-av-2024-11": ["HT-2752-all-arms-territorial"],
+    }
+    assert "screened 6 record(s), rejected 0" in result.stderr
+
+
+def test_csv_rows_with_one_record_id_become_one_record_with_several_items() -> None:
+    records = list(read_csv((ROOT / "samples" / "haiti-timeline.csv").read_text()))
+    hnp = next(r for r in records if r["record_id"] == "ht-hnp-2024-11")
+    assert [i["category"] for i in hnp["items"]] == [
+        "small_arms.revolver_pistol",
+        "ammunition.small_arms",
+    ]
+    assert all(validate_record(r) == [] for r in records)
+
+
+def test_findings_name_the_list_and_ruleset_they_were_made_with(tmp_path: Path) -> None:
+    rec = {
+        "record_id": "x1",
+        "transfer_date": "2025-08-01",
+        "route": {"origin": "US", "destination": "DO"},
+        "parties": [{"role": "end_user", "name": "Viv Ansanm", "country": "HT"}],
+        "items": [{"category": "small_arms.assault_rifle", "description": "AR", "quantity": 5}],
+    }
+    path = tmp_path / "one.json"
+    path.write_bytes(orjson.dumps(rec))
+    result = ewatch("screen", str(path), "--list", str(DAMAGED))
+    findings = [orjson.loads(line) for line in result.stdout.splitlines()]
+    designated = [f for f in findings if f["designated"]]
+    assert designated, result.stdout
+    assert designated[0]["designated"]["reference_number"] == "HTe.002"
+    assert designated[0]["kind"] == "violation"
+    assert designated[0]["list_version"].startswith("2025-08-16#")
+
+
+def test_bad_input_and_bad_list_are_clear_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    result = ewatch("screen", str(broken))
+    assert result.returncode == 2
+    assert "malformed JSON" in result.stderr
+    not_a_list = tmp_path / "list.xml"
+    not_a_list.write_text("<rss/>")
+    result = ewatch("screen", str(ROOT / "samples" / "demo-feed.ndjson"), "--list", str(not_a_list))
+    assert result.returncode == 2
+    assert "CONSOLIDATED_LIST" in result.stderr
+
+
+def test_sanctions_match_prints_json_candidates() -> None:
+    result = ewatch("sanctions", "match", "CHERIZIER, Jimmy", "--country", "HT", "--json")
+    assert result.returncode == 0, result.stderr
+    best = orjson.loads(result.stdout.splitlines()[0])
+    assert best["reference_number"] == "HTi.001"
+    assert best["score"] >= 0.88
+    assert {"reference_number", "name", "matched_name", "score"} <= best.keys()
