@@ -120,11 +120,20 @@ class Ruleset:
     digest: str = ""
     by_list_type: Mapping[str, Regime] = field(default_factory=dict)
 
+    #: Regimes by the territory they embargo: screening looks only at the
+    #: regimes of a record's origin and destination instead of all of them.
+    by_territory: Mapping[str, tuple[Regime, ...]] = field(default_factory=dict)
+
     @classmethod
     def of(cls, version: int, regimes: Iterable[Regime], digest: str = "") -> Ruleset:
         table = {r.id: r for r in regimes}
         by_list = {r.list_type: r for r in table.values() if r.list_type}
-        return cls(version=version, regimes=table, digest=digest, by_list_type=by_list)
+        by_territory: dict[str, tuple[Regime, ...]] = {}
+        for r in table.values():
+            if r.territory:
+                by_territory[r.territory] = (*by_territory.get(r.territory, ()), r)
+        return cls(version=version, regimes=table, digest=digest, by_list_type=by_list,
+                   by_territory=by_territory)
 
 
 class RulesError(ValueError):

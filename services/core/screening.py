@@ -382,6 +382,15 @@ def _iso(d: date | None) -> str:
     return d.isoformat() if d else "unknown"
 
 
+def _regimes_touched(transfer: Transfer, ruleset: Ruleset) -> tuple[Regime, ...]:
+    """Regimes whose territory is the record's destination or origin, in rules order."""
+    route = transfer.route
+    into = ruleset.by_territory.get(route.destination, ())
+    if route.origin == route.destination:
+        return into
+    return into + ruleset.by_territory.get(route.origin, ())
+
+
 def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
     """Every finding for ``transfer``, evaluated at its ``transfer_date``.
 
@@ -390,12 +399,16 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
     """
     classified = classify_items(transfer)
     findings: list[Finding] = []
-    for regime in ctx.ruleset.regimes.values():
+    for regime in _regimes_touched(transfer, ctx.ruleset):
         for phase in regime.phases_on(transfer.transfer_date):
             for scope in (Scope.TERRITORY, Scope.NON_STATE_ACTORS):
                 if scope in phase.scopes:
                     findings += _territorial(regime, phase, scope, transfer, classified, ctx)
     findings += _designated(transfer, ctx)
+    # Imported here: indicators builds on this module (Context, classify_items).
+    from services.core.indicators import diversion_indicators
+
+    findings += diversion_indicators(transfer, ctx)
     return _dedupe(findings)
 
 

@@ -72,7 +72,7 @@ def test_rules_are_evaluated_at_the_transfer_date_not_today() -> None:
 
 
 def test_a_violation_explains_itself_with_citations() -> None:
-    (finding,) = screen(parse_transfer(record("r-9")), CTX)
+    (finding,) = [f for f in screen(parse_transfer(record("r-9")), CTX) if f.kind is Kind.VIOLATION]
     assert finding.summary.startswith(
         "Transfer r-9 of 120 × revolvers and self-loading pistols into HT"
     )
@@ -84,7 +84,7 @@ def test_a_violation_explains_itself_with_citations() -> None:
 
 def test_a_committee_reference_turns_the_violation_into_a_verify_indicator() -> None:
     rec = record(documents={"committee_reference": "HT-COM-2024-17"})
-    (finding,) = screen(parse_transfer(rec), CTX)
+    (finding,) = [f for f in screen(parse_transfer(rec), CTX) if f.regime == "HT"]
     assert finding.kind is Kind.INDICATOR
     assert "verify Committee reference 'HT-COM-2024-17'" in finding.summary
 
@@ -105,4 +105,4 @@ def test_screening_twice_gives_identical_keys() -> None:
     a = [f.key for f in screen(parse_transfer(record()), CTX)]
     b = [f.key for f in screen(parse_transfer(record()), CTX)]
     assert a == b
-    assert len(a) == 1
+    assert len([f for f in screen(parse_transfer(record()), CTX) if f.kind is Kind.VIOLATION]) == 1

@@ -1,0 +1,527 @@
+"""Diversion indicators: what an investigator should look at, short of a violation.
+
+DOMAIN.md §5. A violation says a transfer falls inside an embargo; an indicator
+says something about the record makes diversion plausible (a route through a
+neighbour of an embargoed territory, an end user nobody can check, a missing
+end-user certificate). Indicators are ``Kind.INDICATOR`` findings of MEDIUM or
+LOW severity, never HIGH: on their own they prove nothing.
+
+A designated party in a non-receiving role is an indicator too, but
+:mod:`services.core.screening` produces it with the name match it rests on.
+
+:func:`diversion_indicators` is pure, like ``screen``: the same record and rules
+give the same findings in the same order, without duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from services.core import items as item_vocabulary
+from services.core.findings import Finding, Kind, PartyRef, Severity
+from services.core.name_normalisation import LEGAL_FORMS, fold
+from services.core.rules import Direction, ItemScope, Phase, Procedure, Regime, Ruleset, Scope
+from services.core.screening import ClassifiedItem, Context, classify_items, in_item_scope
+from services.core.transfers import Party, PartyRole, Transfer
+
+#: Roles whose country counts as "where the goods go" for the neighbour indicator;
+#: the end user's place is what ``route.destination`` already says.
+NEIGHBOUR_ROLES = frozenset({PartyRole.CONSIGNEE, PartyRole.NOTIFY_PARTY, PartyRole.IMPORTER})
+
+#: Parties whose name, given as the final destination, means the goods stop at a forwarder.
+FORWARDING_ROLES = frozenset({PartyRole.FREIGHT_FORWARDER, PartyRole.CARRIER})
+
+#: Folded words that make a name a forwarding or logistics business (en, fr, es, pt).
+FORWARDING_WORDS = frozenset(
+    {
+        "freight",
+        "forwarding",
+        "forwarder",
+        "forwarders",
+        "logistics",
+        "logistic",
+        "shipping",
+        "cargo",
+        "transitaire",
+        "transitaires",
+        "transporte",
+        "transportes",
+    }
+)
+
+#: End-user names that name no one who could be asked about the end use, folded
+#: (lower case, no accents or punctuation; a leading "the" is dropped). Whole names
+#: only: "Police" is vague, "Police Nationale d'Haïti" is not. Curated, short on
+#: purpose: every entry here is a flag on every record that uses it.
+VAGUE_NAMES = frozenset(
+    {
+        "government",
+        "state",
+        "military",
+        "army",
+        "armed forces",
+        "security forces",
+        "police",
+        "unknown",
+        "n a",
+        "na",
+        "none",
+        "tbd",
+        "tba",
+        "to be determined",
+        "to order",
+        "various",
+        "end user",
+        "enduser",
+        "customer",
+        "client",
+        "same as consignee",
+    }
+)
+
+#: Names of a ministry without its state: vague only when the party has no country,
+#: since "Ministry of Defence" of a named state is the usual end user of an EUC.
+VAGUE_WITHOUT_COUNTRY = frozenset(
+    {
+        "ministry",
+        "ministry of defence",
+        "ministry of defense",
+        "ministry of interior",
+        "ministry of the interior",
+        "ministry of security",
+    }
+)
+
+_ITEM_SCOPE_WORDS = {
+    ItemScope.SALW: "small arms, light weapons and their ammunition",
+    ItemScope.ALL_ARMS: "arms of all types",
+}
+
+
+def diversion_indicators(transfer: Transfer, ctx: Context) -> list[Finding]:
+    """The diversion indicators of ``transfer``, evaluated at its ``transfer_date``.
+
+    Order is fixed: neighbour routes (by neighbour, then regime), consignee vs end
+    user, forwarder as end user, vague end user, end-user certificate; parties in
+    record order. Findings with the same key are dropped after the first.
+    """
+    classified = classify_items(transfer)
+    findings = [
+        *_neighbour_routes(transfer, ctx, classified),
+        *_consignee_not_end_user(transfer, ctx),
+        *_forwarder_as_end_user(transfer, ctx),
+        *_vague_end_user(transfer, ctx),
+        *_end_user_certificate(transfer, ctx, classified),
+    ]
+    # Only a party listed twice repeats a finding, and then every field of its key
+    # repeats too; comparing these fields is what ``Finding.key`` hashes, minus the hash.
+    seen: set[tuple[str | None, str, str | None, PartyRef | None]] = set()
+    out = []
+    for f in findings:
+        identity = (f.regime, f.rule_id, f.phase, f.party)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(f)
+    return out
+
+
+def _indicator(
+    transfer: Transfer,
+    ctx: Context,
+    name: str,
+    severity: Severity,
+    summary: str,
+    evidence: Mapping[str, Any],
+    *,
+    party: Party | None = None,
+    regime: Regime | None = None,
+    phase: Phase | None = None,
+) -> Finding:
+    return Finding(
+        record_id=transfer.record_id,
+        kind=Kind.INDICATOR,
+        regime=regime.id if regime else None,
+        rule_id=f"indicator.{name}",
+        phase=phase.id if phase else None,
+        severity=severity,
+        summary=summary,
+        citations=tuple(str(c) for c in phase.citations) if phase else (),
+        party=PartyRef(party.role.value, party.name) if party else None,
+        evidence=evidence,
+        ruleset_version=ctx.ruleset.version,
+        list_version=ctx.list_version,
+    )
+
+
+# --- 1. Neighbour of an embargoed territory -------------------------------------------
+
+# One entry: a process screens with one active ruleset at a time. Keyed by identity
+# (a Ruleset holds dicts, so it cannot be hashed); holding the ruleset keeps its id
+# from being reused while the entry lives.
+_neighbour_table: tuple[Ruleset, Mapping[str, tuple[Regime, ...]]] | None = None
+
+
+def neighbour_regimes(ruleset: Ruleset) -> Mapping[str, tuple[Regime, ...]]:
+    """Country -> the regimes (in id order) whose embargoed territory it borders."""
+    global _neighbour_table
+    cached = _neighbour_table
+    if cached is not None and cached[0] is ruleset:
+        return cached[1]
+    table: dict[str, list[Regime]] = {}
+    for regime in sorted(ruleset.regimes.values(), key=lambda r: r.id):
+        if regime.territory is not None:
+            for country in regime.neighbours:
+                table.setdefault(country, []).append(regime)
+    frozen = {country: tuple(regimes) for country, regimes in table.items()}
+    _neighbour_table = (ruleset, frozen)
+    return frozen
+
+
+def _territorial_phase(regime: Regime, on: date) -> Phase | None:
+    # Only phases that stop goods going *into* the territory: an export ban alone
+    # (Iran 2007-10) says nothing about goods parked next door.
+    for phase in regime.phases_on(on):
+        if Scope.TERRITORY in phase.scopes and phase.direction in (Direction.INTO, Direction.BOTH):
+            return phase
+    return None
+
+
+def _embargoed(phase: Phase, category: str) -> bool:
+    """Covered by ``phase`` and not freely exempt for anyone (e.g. helmets under 2752).
+
+    Exemptions tied to an end-user type do not clear a route next door: who gets the
+    goods once they cross is exactly what is in doubt.
+    """
+    if not in_item_scope(phase, category):
+        return False
+    return not any(
+        category in ex.item_categories and not ex.end_user_types and ex.procedure is Procedure.NONE
+        for ex in phase.exemptions
+    )
+
+
+def _neighbour_touches(
+    transfer: Transfer, table: Mapping[str, tuple[Regime, ...]]
+) -> dict[str, tuple[list[str], list[Party]]]:
+    """Neighbour country -> (how the route touches it, parties located there)."""
+    route = transfer.route
+    touches: dict[str, tuple[list[str], list[Party]]] = {}
+    if route.destination in table:
+        touches.setdefault(route.destination, ([], []))[0].append("destination")
+    for country in route.transit:
+        if country in table:
+            ways = touches.setdefault(country, ([], []))[0]
+            if "transit" not in ways:
+                ways.append("transit")
+    for party in transfer.parties:
+        located = party.country
+        if located is not None and located in table and party.role in NEIGHBOUR_ROLES:
+            touches.setdefault(located, ([], []))[1].append(party)
+    return touches
+
+
+def _neighbour_routes(
+    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
+) -> list[Finding]:
+    table = neighbour_regimes(ctx.ruleset)
+    touches = _neighbour_touches(transfer, table)
+    findings = []
+    for country in sorted(touches):
+        ways, parties = touches[country]
+        for regime in table[country]:
+            # Into the territory itself is screening's (violation) case; out of it is
+            # not a diversion towards it.
+            if regime.territory in (transfer.route.destination, transfer.route.origin):
+                continue
+            phase = _territorial_phase(regime, transfer.transfer_date)
+            if phase is None:
+                continue
+            covered = [ci for ci in classified if _embargoed(phase, ci.category)]
+            if covered:
+                findings.append(
+                    _neighbour_finding(
+                        transfer, ctx, regime, phase, country, ways, parties, covered
+                    )
+                )
+    return findings
+
+
+def _neighbour_finding(
+    transfer: Transfer,
+    ctx: Context,
+    regime: Regime,
+    phase: Phase,
+    country: str,
+    ways: Sequence[str],
+    parties: Sequence[Party],
+    covered: Sequence[ClassifiedItem],
+) -> Finding:
+    how = [{"destination": "ends in", "transit": "passes through"}[w] + f" {country}" for w in ways]
+    how += [f"names {_role(p)} {p.name!r} in {country}" for p in parties]
+    summary = (
+        f"Transfer {transfer.record_id} of {_describe(covered)} on "
+        f"{transfer.transfer_date.isoformat()} {_and(how)}, a neighbour of "
+        f"{regime.name} under a territory-wide embargo on {_ITEM_SCOPE_WORDS[phase.item_scope]} "
+        f"in force since {phase.start.isoformat()} ({phase.citations[0]}); "
+        f"check for diversion into {regime.territory}."
+    )
+    evidence = {
+        "neighbour": country,
+        "territory": regime.territory,
+        "via": list(ways),
+        "parties": [{"role": p.role.value, "name": p.name, "country": p.country} for p in parties],
+        "transfer_date": transfer.transfer_date.isoformat(),
+        "origin": transfer.route.origin,
+        "destination": transfer.route.destination,
+        "transit": list(transfer.route.transit),
+        "phase_start": phase.start.isoformat(),
+        "phase_end": phase.end.isoformat() if phase.end else None,
+        "item_scope": phase.item_scope.value,
+        "items": _items_evidence(covered),
+        "confidence": phase.confidence,
+        "caveat": phase.caveat,
+    }
+    # MEDIUM: the route reaches the border of a territory where these very items are
+    # embargoed, but most trade with a neighbour is lawful; a panel checks, it does not act.
+    # The neighbour goes into the rule id: one finding per (regime, neighbour), and the
+    # finding key has no other field that tells two neighbours apart.
+    return _indicator(
+        transfer,
+        ctx,
+        f"neighbour_route.{country}",
+        Severity.MEDIUM,
+        summary,
+        evidence,
+        regime=regime,
+        phase=phase,
+    )
+
+
+# --- 2-4. Who receives the goods --------------------------------------------------------
+
+
+# Party names repeat across records (the same exporters, forwarders, carriers) and
+# within one (each indicator looks at the same parties): fold each name once.
+@lru_cache(maxsize=16384)
+def _tokens(name: str) -> tuple[str, ...]:
+    return tuple(fold(name).split())
+
+
+@lru_cache(maxsize=16384)
+def _name_keys(name: str) -> frozenset[str]:
+    """Compact folded forms: with and without legal forms ("Acme Ltd" == "ACME Limited")."""
+    tokens = _tokens(name)
+    keys = {"".join(tokens), "".join(t for t in tokens if t not in LEGAL_FORMS)}
+    keys.discard("")
+    return frozenset(keys)
+
+
+def _final_destination(transfer: Transfer) -> tuple[Party, ...]:
+    """The end users; failing that the consignees, who then stand for the end user."""
+    end_users = tuple(p for p in transfer.parties if p.role is PartyRole.END_USER)
+    if end_users:
+        return end_users
+    return tuple(p for p in transfer.parties if p.role is PartyRole.CONSIGNEE)
+
+
+def _consignee_not_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
+    end_users = [p for p in transfer.parties if p.role is PartyRole.END_USER]
+    consignees = [p for p in transfer.parties if p.role is PartyRole.CONSIGNEE]
+    if not end_users or not consignees:
+        return []
+    end_user_keys = {key for p in end_users for key in _name_keys(p.name)}
+    findings = []
+    for consignee in consignees:
+        if _name_keys(consignee.name) & end_user_keys:
+            continue
+        named = _and(list(dict.fromkeys(f"{p.name!r}{_where(p)}" for p in end_users)))
+        # LOW: importers and distributors routinely receive goods for someone else;
+        # the split matters only together with other signs.
+        findings.append(
+            _indicator(
+                transfer,
+                ctx,
+                "consignee_not_end_user",
+                Severity.LOW,
+                f"Transfer {transfer.record_id} is consigned to {consignee.name!r}"
+                f"{_where(consignee)} but declares end user {named}; goods delivered to one "
+                "party for another can be diverted on the way.",
+                {
+                    "consignee": _party_evidence(consignee),
+                    "end_users": [_party_evidence(p) for p in end_users],
+                },
+                party=consignee,
+            )
+        )
+    return findings
+
+
+def _forwarder_as_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
+    forwarders = [p for p in transfer.parties if p.role in FORWARDING_ROLES]
+    findings = []
+    for target in _final_destination(transfer):
+        keys = _name_keys(target.name)
+        same = next((f for f in forwarders if _name_keys(f.name) & keys), None)
+        words = sorted(FORWARDING_WORDS.intersection(_tokens(target.name)))
+        if same is not None:
+            why = f"is also named as the {_role(same)} ({same.name!r})"
+        elif words:
+            why = f"has a forwarding or logistics name ({', '.join(words)})"
+        else:
+            continue
+        # MEDIUM: DOMAIN §5 names a forwarder as final destination as a diversion sign:
+        # the record then says where the goods stop, not who uses them.
+        findings.append(
+            _indicator(
+                transfer,
+                ctx,
+                "forwarder_as_end_user",
+                Severity.MEDIUM,
+                f"The {_role(target)} of transfer {transfer.record_id}, {target.name!r}, {why}: "
+                "a freight forwarder as final destination hides who receives the goods.",
+                {
+                    "party": _party_evidence(target),
+                    "same_as": _party_evidence(same) if same else None,
+                    "words": words,
+                },
+                party=target,
+            )
+        )
+    return findings
+
+
+def _is_vague(party: Party) -> bool:
+    tokens = _tokens(party.name)
+    name = " ".join(tokens[1:] if tokens[:1] == ("the",) else tokens)
+    return name in VAGUE_NAMES or (party.country is None and name in VAGUE_WITHOUT_COUNTRY)
+
+
+def _vague_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
+    # MEDIUM: an end user nobody can identify defeats the end-use check that every
+    # exemption and licence rests on (DOMAIN §5: "the government").
+    targets = _final_destination(transfer)
+    if not targets:
+        return [
+            _indicator(
+                transfer,
+                ctx,
+                "vague_end_user",
+                Severity.MEDIUM,
+                f"Transfer {transfer.record_id} names neither an end user nor a consignee, "
+                "so nobody on record answers for the end use.",
+                {"end_user": None, "consignee": None},
+            )
+        ]
+    return [
+        _indicator(
+            transfer,
+            ctx,
+            "vague_end_user",
+            Severity.MEDIUM,
+            f"The {_role(p)} of transfer {transfer.record_id} is given only as {p.name!r}"
+            f"{_where(p)}, which names no unit or institution that could be asked about "
+            "the end use.",
+            {"party": _party_evidence(p)},
+            party=p,
+        )
+        for p in targets
+        if _is_vague(p)
+    ]
+
+
+# --- 5. End-user certificate -------------------------------------------------------------
+
+
+def _end_user_certificate(
+    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
+) -> list[Finding]:
+    military = [ci for ci in classified if not item_vocabulary.is_non_lethal(ci.category)]
+    if not military:
+        return []
+    docs = transfer.documents
+    on = transfer.transfer_date.isoformat()
+    if not docs.end_user_certificate:
+        # LOW: many sources (UN Register, SIPRI, customs data) never carry the
+        # certificate, so its absence from a record is often a gap in the data.
+        return [
+            _indicator(
+                transfer,
+                ctx,
+                "end_user_certificate_missing",
+                Severity.LOW,
+                f"Transfer {transfer.record_id} of {_describe(military)} on {on} "
+                "records no end-user certificate.",
+                {"transfer_date": on, "items": _items_evidence(military)},
+            )
+        ]
+    expiry = docs.end_user_certificate_expiry
+    if expiry is None or expiry >= transfer.transfer_date:
+        return []
+    # MEDIUM: the record itself says the end-use assurance had lapsed when the goods moved.
+    return [
+        _indicator(
+            transfer,
+            ctx,
+            "end_user_certificate_expired",
+            Severity.MEDIUM,
+            f"The end-user certificate {docs.end_user_certificate!r} of transfer "
+            f"{transfer.record_id} expired on {expiry.isoformat()}, before the transfer "
+            f"date {on}.",
+            {
+                "end_user_certificate": docs.end_user_certificate,
+                "expiry": expiry.isoformat(),
+                "transfer_date": on,
+                "days_expired": (transfer.transfer_date - expiry).days,
+            },
+        )
+    ]
+
+
+# --- wording -----------------------------------------------------------------------------
+
+
+def _role(party: Party) -> str:
+    return party.role.value.replace("_", " ")
+
+
+def _where(party: Party) -> str:
+    return f" ({party.country})" if party.country else ""
+
+
+def _and(parts: Sequence[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _describe(items: Sequence[ClassifiedItem]) -> str:
+    words = [
+        f"{ci.item.quantity:g} × {item_vocabulary.label(ci.category).lower()}" for ci in items[:3]
+    ]
+    if len(items) > 3:
+        words.append(f"{len(items) - 3} more item lines")
+    return ", ".join(words)
+
+
+def _items_evidence(items: Sequence[ClassifiedItem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": ci.category,
+            "quantity": ci.item.quantity,
+            "description": ci.item.description,
+            "classification_note": ci.note,
+        }
+        for ci in items
+    ]
+
+
+def _party_evidence(party: Party) -> dict[str, Any]:
+    return {
+        "role": party.role.value,
+        "name": party.name,
+        "country": party.country,
+        "type": party.type.value,
+    }

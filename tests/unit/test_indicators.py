@@ -1,0 +1,311 @@
+"""Diversion indicators (DOMAIN.md §5): one case that fires and one that does not, each."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from services.core import rules
+from services.core.findings import Finding, Kind, Severity
+from services.core.indicators import diversion_indicators
+from services.core.screening import Context, screen
+from services.core.transfers import parse_transfer
+from tests.records import end_user, record
+
+RULES = rules.load_directory(version=7)
+CTX = Context(ruleset=RULES, list_version="list-2024-09-26")
+EUC = {"end_user_certificate": "EUC-2024-001", "end_user_certificate_expiry": "2026-01-01"}
+PISTOLS = [
+    {"category": "small_arms.revolver_pistol", "description": "9mm pistols", "quantity": 120}
+]
+VEHICLES = [{"hs_code": "871000", "description": "armoured personnel carriers", "quantity": 4}]
+HELMETS = [{"category": "non_lethal_protective", "description": "helmets", "quantity": 50}]
+
+
+def indicators(rec: dict[str, Any], ctx: Context = CTX) -> list[Finding]:
+    return diversion_indicators(parse_transfer(rec), ctx)
+
+
+def named(rec: dict[str, Any], prefix: str) -> list[Finding]:
+    return [f for f in indicators(rec) if f.rule_id.startswith(f"indicator.{prefix}")]
+
+
+def to_dr(on: str, items: list[dict[str, Any]] = PISTOLS, **changes: Any) -> dict[str, Any]:
+    """``items`` from the US to a company in the Dominican Republic, with a certificate."""
+    fields = {
+        "transfer_date": on,
+        "route": {"origin": "US", "destination": "DO"},
+        "items": items,
+        "documents": EUC,
+    }
+    rec = record("dr-1", **(fields | changes))
+    return end_user(rec, name="Distribuidora Santo Domingo SRL", country="DO")
+
+
+def with_party(rec: dict[str, Any], **party: Any) -> dict[str, Any]:
+    return {**rec, "parties": [*rec["parties"], party]}
+
+
+# --- 1. Neighbour of an embargoed territory --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("on", "phases"),
+    [
+        ("2023-10-01", []),  # targeted phase only: designated scope, not the territory
+        ("2023-10-02", ["HT-2699-salw-territorial"]),
+        ("2024-10-18", ["HT-2752-all-arms-territorial"]),
+    ],
+)
+def test_pistols_to_the_dominican_republic_from_the_day_haiti_is_embargoed(
+    on: str, phases: list[str]
+) -> None:
+    assert [f.phase for f in named(to_dr(on), "neighbour_route")] == phases
+
+
+def test_armoured_vehicles_next_door_only_once_the_embargo_covers_all_arms() -> None:
+    assert named(to_dr("2023-11-14", VEHICLES), "neighbour_route") == []
+    (finding,) = named(to_dr("2024-11-20", VEHICLES), "neighbour_route")
+    assert finding.phase == "HT-2752-all-arms-territorial"
+    assert finding.evidence["items"][0]["category"] == "unroca.II"
+
+
+def test_a_neighbour_finding_explains_itself() -> None:
+    (finding,) = named(to_dr("2024-11-20"), "neighbour_route")
+    assert finding.kind is Kind.INDICATOR
+    assert finding.severity is Severity.MEDIUM
+    assert (finding.regime, finding.rule_id) == ("HT", "indicator.neighbour_route.DO")
+    assert finding.summary == (
+        "Transfer dr-1 of 120 × revolvers and self-loading pistols on 2024-11-20 ends in DO, "
+        "a neighbour of Haiti under a territory-wide embargo on arms of all types in force "
+        "since 2024-10-18 (S/RES/2752 (2024), para 2); check for diversion into HT."
+    )
+    assert finding.citations == ("S/RES/2752 (2024), para 2", "S/RES/2794 (2025), para 1")
+    assert (finding.ruleset_version, finding.list_version) == (7, "list-2024-09-26")
+    assert finding.evidence["via"] == ["destination"]
+
+
+def test_transit_and_a_consignee_next_door_make_one_finding_per_neighbour() -> None:
+    rec = record(
+        "tr-1",
+        transfer_date="2024-11-20",
+        route={"origin": "US", "destination": "JM", "transit": ["DO", "DO"]},
+        documents=EUC,
+    )
+    rec = end_user(rec, country="JM")
+    rec = with_party(rec, role="consignee", name="Almacenes del Cibao", country="DO")
+    (finding,) = named(rec, "neighbour_route")
+    assert finding.evidence["via"] == ["transit"]
+    assert finding.evidence["parties"] == [
+        {"role": "consignee", "name": "Almacenes del Cibao", "country": "DO"}
+    ]
+    assert "on 2024-11-20 passes through DO and names consignee 'Almacenes del Cibao' in DO, a" in (
+        finding.summary
+    )
+
+
+def test_neighbours_of_two_regimes_give_two_findings_in_a_fixed_order() -> None:
+    rec = to_dr("2024-11-20", route={"origin": "US", "destination": "KE", "transit": ["DO"]})
+    assert [(f.regime, f.rule_id) for f in named(rec, "neighbour_route")] == [
+        ("HT", "indicator.neighbour_route.DO"),
+        ("SO", "indicator.neighbour_route.KE"),
+        ("SS", "indicator.neighbour_route.KE"),
+    ]
+
+
+def test_into_the_territory_itself_is_left_to_the_violation() -> None:
+    rec = record(transfer_date="2024-11-20", route={"origin": "US", "destination": "HT"})
+    rec["route"]["transit"] = ["DO"]
+    assert named(rec, "neighbour_route") == []
+    out_of = record(transfer_date="2024-11-20", route={"origin": "HT", "destination": "DO"})
+    assert named(out_of, "neighbour_route") == []
+
+
+def test_items_exempt_for_everyone_do_not_make_a_neighbour_route() -> None:
+    assert named(to_dr("2024-11-20", HELMETS), "neighbour_route") == []
+
+
+def test_a_new_ruleset_is_not_answered_from_the_old_ones_neighbours() -> None:
+    haiti = dataclasses.replace(RULES.regimes["HT"], neighbours=frozenset())
+    alone = Context(ruleset=rules.Ruleset.of(8, [haiti]))
+    assert named(to_dr("2024-11-20"), "neighbour_route") != []
+    assert [f for f in indicators(to_dr("2024-11-20"), alone) if "neighbour" in f.rule_id] == []
+    assert named(to_dr("2024-11-20"), "neighbour_route") != []
+
+
+# --- 2. Consignee is not the end user --------------------------------------------------
+
+
+def test_a_consignee_other_than_the_end_user() -> None:
+    rec = with_party(record(), role="consignee", name="Port-au-Prince Traders", country="HT")
+    (finding,) = named(rec, "consignee_not_end_user")
+    assert finding.severity is Severity.LOW
+    assert finding.party is not None
+    assert (finding.party.role, finding.party.name) == ("consignee", "Port-au-Prince Traders")
+    assert finding.citations == ()
+    assert finding.summary == (
+        "Transfer r-0 is consigned to 'Port-au-Prince Traders' (HT) but declares end user "
+        "'Caribbean Import Services SA' (HT); goods delivered to one party for another can "
+        "be diverted on the way."
+    )
+
+
+@pytest.mark.parametrize(
+    ("consignee", "user"),
+    [
+        ("CARIBBEAN IMPORT SERVICES S.A.", "Caribbean Import Services SA"),
+        ("Société Générale d'Importation", "Societe Generale D’Importation"),
+        ("Acme Arms Ltd", "ACME ARMS LIMITED"),
+    ],
+)
+def test_the_same_name_spelled_differently_is_the_same_party(consignee: str, user: str) -> None:
+    rec = with_party(end_user(record(), name=user), role="consignee", name=consignee)
+    assert named(rec, "consignee_not_end_user") == []
+
+
+def test_no_consignee_no_comparison() -> None:
+    assert named(record(), "consignee_not_end_user") == []
+
+
+# --- 3. Freight forwarder as final destination ------------------------------------------
+
+
+def test_an_end_user_that_is_the_records_freight_forwarder() -> None:
+    rec = end_user(record(), name="RAPID EXPRESS S.R.L.")
+    rec = with_party(rec, role="freight_forwarder", name="Rapid Express SRL", country="US")
+    (finding,) = named(rec, "forwarder_as_end_user")
+    assert finding.severity is Severity.MEDIUM
+    assert finding.evidence["same_as"]["name"] == "Rapid Express SRL"
+    assert "is also named as the freight forwarder" in finding.summary
+
+
+def test_a_consignee_with_a_forwarding_name_stands_for_a_missing_end_user() -> None:
+    rec = record()
+    rec["parties"][1] = {"role": "consignee", "name": "Transitaire du Nord", "country": "HT"}
+    (finding,) = named(rec, "forwarder_as_end_user")
+    assert finding.party is not None
+    assert finding.party.role == "consignee"
+    assert finding.evidence["words"] == ["transitaire"]
+
+
+@pytest.mark.parametrize("name", ["Caribbean Import Services SA", "Cargill Foods", "Shipwright"])
+def test_names_that_only_look_like_forwarding_words_are_not_forwarders(name: str) -> None:
+    rec = with_party(end_user(record(), name=name), role="carrier", name="Seaboard Marine")
+    assert named(rec, "forwarder_as_end_user") == []
+
+
+# --- 4. Vague end user ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "country"),
+    [
+        ("The Government", "HT"),
+        ("GOVERNMENT", None),
+        ("n/a", "HT"),
+        ("Police", "HT"),
+        ("Armed Forces", "HT"),
+        ("End-User", "HT"),
+        ("Ministry of Defence", None),
+    ],
+)
+def test_an_end_user_that_names_no_one(name: str, country: str | None) -> None:
+    (finding,) = named(end_user(record(), name=name, country=country), "vague_end_user")
+    assert finding.severity is Severity.MEDIUM
+    assert finding.party is not None
+    assert finding.party.name == name
+
+
+@pytest.mark.parametrize(
+    ("name", "country"),
+    [
+        ("Caribbean Import Services SA", "HT"),
+        ("Police Nationale d'Haïti", "HT"),
+        ("Ministry of Defence", "KE"),
+        ("Government of Haiti", None),
+    ],
+)
+def test_an_end_user_that_names_someone(name: str, country: str | None) -> None:
+    assert named(end_user(record(), name=name, country=country), "vague_end_user") == []
+
+
+def test_no_end_user_and_no_consignee_at_all() -> None:
+    rec = record()
+    rec["parties"][1] = {"role": "importer", "name": "Importadora Central", "country": "HT"}
+    (finding,) = named(rec, "vague_end_user")
+    assert finding.party is None
+    assert "names neither an end user nor a consignee" in finding.summary
+
+
+# --- 5. End-user certificate ------------------------------------------------------------
+
+
+def test_a_military_transfer_without_an_end_user_certificate() -> None:
+    (finding,) = named(record(), "end_user_certificate")
+    assert finding.rule_id == "indicator.end_user_certificate_missing"
+    assert finding.severity is Severity.LOW
+
+
+def test_a_valid_certificate_on_the_day_it_expires() -> None:
+    docs = {"end_user_certificate": "EUC-7", "end_user_certificate_expiry": "2024-11-20"}
+    assert named(record(documents=docs), "end_user_certificate") == []
+
+
+def test_a_certificate_that_expired_the_day_before() -> None:
+    docs = {"end_user_certificate": "EUC-7", "end_user_certificate_expiry": "2024-11-19"}
+    (finding,) = named(record(documents=docs), "end_user_certificate")
+    assert finding.rule_id == "indicator.end_user_certificate_expired"
+    assert finding.severity is Severity.MEDIUM
+    assert finding.evidence["days_expired"] == 1
+    assert finding.summary == (
+        "The end-user certificate 'EUC-7' of transfer r-0 expired on 2024-11-19, "
+        "before the transfer date 2024-11-20."
+    )
+
+
+def test_non_lethal_protective_equipment_needs_no_certificate_unless_mixed() -> None:
+    assert named(record(items=HELMETS), "end_user_certificate") == []
+    assert len(named(record(items=HELMETS + PISTOLS), "end_user_certificate")) == 1
+
+
+# --- All of them ------------------------------------------------------------------------
+
+
+def messy() -> dict[str, Any]:
+    rec = to_dr("2024-11-20", route={"origin": "US", "destination": "DO", "transit": ["KE"]})
+    rec["documents"] = {"end_user_certificate": "E-1", "end_user_certificate_expiry": "2024-01-01"}
+    rec = end_user(rec, name="The Government", country=None)
+    rec = with_party(rec, role="end_user", name="The Government")  # the same party twice
+    return with_party(rec, role="consignee", name="DR Cargo Logistics", country="DO")
+
+
+def test_the_same_record_gives_the_same_findings_in_the_same_order_once_each() -> None:
+    first = [f.to_dict() for f in indicators(messy())]
+    assert first == [f.to_dict() for f in indicators(messy())]
+    assert [f["rule_id"] for f in first] == [
+        "indicator.neighbour_route.DO",
+        "indicator.neighbour_route.KE",
+        "indicator.neighbour_route.KE",
+        "indicator.consignee_not_end_user",
+        "indicator.vague_end_user",
+        "indicator.end_user_certificate_expired",
+    ]
+    keys = [f.key for f in indicators(messy())]
+    assert len(keys) == len(set(keys))
+
+
+def test_evidence_is_plain_json() -> None:
+    for finding in indicators(messy()):
+        json.dumps(finding.to_dict(), allow_nan=False)
+
+
+def test_screen_reports_indicators_next_to_violations() -> None:
+    kinds = {(f.kind, f.rule_id) for f in screen(parse_transfer(record()), CTX)}
+    assert (Kind.VIOLATION, "HT.territory") in kinds
+    assert (Kind.INDICATOR, "indicator.end_user_certificate_missing") in kinds
+    assert [f.rule_id for f in screen(parse_transfer(to_dr("2024-11-20")), CTX)] == [
+        "indicator.neighbour_route.DO"
+    ]
