@@ -7,6 +7,7 @@ comparison always agree on what a "token" is.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -79,7 +80,7 @@ LEGAL_FORMS = _words("""
 """)
 PARTICLES = _words("""
     the of and for in on at to a an al el ul ud ad ar as az ash ath adh bin ibn bint de da di du
-    la le les van von der den del dos das y et und
+    la le les van von der den del dos das y et und jr sr junior senior
 """)
 DROPPED = TITLES | LEGAL_FORMS | PARTICLES
 
@@ -120,6 +121,15 @@ class NameForm:
     core_total: int  # characters in core tokens
     compact: str  # tokens joined: "Abdul Rahman" and "Abdulrahman" agree here
     core_compact: str
+
+
+_BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]")
+
+
+def without_brackets(text: str) -> str | None:
+    """The name without its bracketed asides ("HAQQANI NETWORK (HQN)"), if it has any."""
+    stripped = _BRACKETED.sub("", text).strip()
+    return stripped if stripped and stripped != text.strip() else None
 
 
 def name_form(text: str) -> NameForm:
@@ -203,7 +213,6 @@ _COUNTRIES = {
     "united states": "US", "usa": "US", "uzbekistan": "UZ", "viet nam": "VN", "vietnam": "VN",
     "yemen": "YE",
 }  # fmt: skip
-_ALPHA2 = frozenset(_COUNTRIES.values())
 
 
 def country_code(value: str | None) -> str | None:
@@ -214,7 +223,3 @@ def country_code(value: str | None) -> str | None:
     if len(stripped) == 2 and stripped.isascii() and stripped.isalpha():
         return stripped.upper()
     return _COUNTRIES.get(fold(stripped))
-
-
-def known_alpha2() -> frozenset[str]:
-    return _ALPHA2

@@ -2,8 +2,15 @@
 
 Pure and in-memory: :meth:`NameIndex.build` folds every listed name once;
 :meth:`NameIndex.search` retrieves a few candidate names through token,
-phonetic, one-deletion and trigram keys and scores only those. Every score is
-explained by its ``features``, so a reviewer can see why a name was flagged.
+phonetic, one-deletion and trigram keys and scores only those, with the same
+scorer :meth:`NameIndex.brute_force_search` applies to every name.
+
+A score is: the share of aligned characters between the two names' tokens
+(order-free; generic words such as "Trading" count against a match but never
+for one), times the weight of the name's kind (primary name, alias, former
+name, nickname), plus or minus what the country and date of birth say. Each
+step is one entry of the candidate's ``features``, so a reviewer can see why a
+name was flagged.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from functools import lru_cache
 from itertools import chain, pairwise
 from typing import Literal
 
+from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
 from services.core.name_normalisation import (
@@ -26,6 +34,7 @@ from services.core.name_normalisation import (
     name_form,
     phonetic_key,
     trigrams,
+    without_brackets,
 )
 from services.core.sanctions_list import AliasQuality, BirthDate, ListedParty, PartyKind
 
@@ -50,10 +59,10 @@ _MAX_SUPPORT = COUNTRY_SUPPORT + DOB_EXACT
 
 _PAIR_FLOOR = 0.6  # token pairs less alike than this count as unmatched
 _SUBSET_PAIR = 0.8  # every query token at least this close: the query names a subset
-_SUBSET_WEIGHT = 0.5  # weight of list name parts such a query leaves out
-_CANDIDATE_CAP = 10
+_LEFT_OUT_WEIGHT = 0.6  # weight of the list name parts such a query leaves out
+_JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agree this well
+_CANDIDATE_CAP = 25
 _TRIGRAM_DICE = 0.45
-_TRIGRAM_TRIGGER = 1.01  # below this best neighbour similarity, search trigrams too
 _NEIGHBOUR_CACHE = 8192
 
 
@@ -80,6 +89,21 @@ class _Entry:
     form: NameForm
     matched_on: MatchedOn
     person: bool  # an individual's name parts may be left out of a query
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """One scored entry."""
+
+    score: float
+    sim: float  # name similarity before weights and support
+    e_id: int
+    entry: _Entry
+
+    @property
+    def preference(self) -> tuple[float, int, int]:
+        """Which of a party's entries to report: best score, then the stronger kind."""
+        return self.score, -_PRIORITY[self.entry.matched_on], -self.e_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +172,13 @@ def _aligned_share(
     core_den = float(q.core_total + n.core_total)
     # A query naming two or more parts of a person's name, all of them present,
     # is not contradicted by the list's extra parts (a third given name): they
-    # weigh half. An organisation's extra words do count ("Korea Trading Bank").
+    # weigh less. An organisation's extra words do count ("Korea Trading Bank").
     if partial and close and len(pairs) == len(q_len) and len(q.core_tokens) >= 2:
         for j, length in enumerate(n_len):
             if n_core[j] and not (paired >> j) & 1:
-                den -= _SUBSET_WEIGHT * length
+                den -= (1 - _LEFT_OUT_WEIGHT) * length
             if n_core[j] and not (core_paired >> j) & 1:
-                core_den -= _SUBSET_WEIGHT * length
+                core_den -= (1 - _LEFT_OUT_WEIGHT) * length
     return min(num / den if den else 0.0, core_num / core_den if core_den else 0.0)
 
 
@@ -176,8 +200,11 @@ def name_similarity(
     sim = _aligned_share(q, n, _align(q.tokens, n.tokens, memo), partial)
     if len(q.tokens) != len(n.tokens) and sim < 1.0:
         # "Abdul Rahman" / "Abdulrahman": the split differs, the letters do not.
+        # Only for near-identical letters: shared words in the same order would
+        # otherwise outweigh the words that differ.
         joined = min(_indel(q.compact, n.compact), _indel(q.core_compact, n.core_compact))
-        sim = max(sim, joined)
+        if joined >= _JOINED_MIN:
+            sim = max(sim, joined)
     return sim
 
 
@@ -186,11 +213,11 @@ def _similarity_bound(q: NameForm, entry: _Entry) -> float:
 
     Indel similarity times the two lengths is twice their longest common
     subsequence, so aligned characters never exceed 2 * min(Q, N); the
-    denominator is at least Q + N, or Q + N/2 when list name parts may be left out.
+    denominator is at least Q + N, or Q + w*N when list name parts may be left out.
     """
     size_q, size_n = q.total, entry.form.total
     partial = entry.person and len(q.core_tokens) >= 2
-    den = size_q + (_SUBSET_WEIGHT * size_n if partial else size_n)
+    den = size_q + (_LEFT_OUT_WEIGHT * size_n if partial else size_n)
     return 2 * min(size_q, size_n) / den if den else 0.0
 
 
@@ -257,7 +284,7 @@ def _parse_dob(value: str | None) -> tuple[date | None, int | None]:
     return day, day.year
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _query(name: str, country: str | None, dob: str | None) -> _Query:
     day, year = _parse_dob(dob)
     return _Query(name_form(name), country_code(country), day, year)
@@ -266,28 +293,39 @@ def _query(name: str, country: str | None, dob: str | None) -> _Query:
 # --- the index -----------------------------------------------------------------
 
 
+_ALIAS_KIND: dict[AliasQuality, MatchedOn] = {
+    AliasQuality.GOOD: "alias", AliasQuality.AKA: "alias",
+    AliasQuality.FKA: "former_name", AliasQuality.LOW: "weak_alias",
+}  # fmt: skip
+
+
 def _entries_of(index: int, party: ListedParty) -> list[_Entry]:
-    kinds: dict[AliasQuality, MatchedOn] = {
-        AliasQuality.GOOD: "alias", AliasQuality.AKA: "alias",
-        AliasQuality.FKA: "former_name", AliasQuality.LOW: "weak_alias",
-    }  # fmt: skip
+    """Every matchable name of a party, each distinct spelling once."""
     named: list[tuple[str, MatchedOn]] = [(party.name, "name")]
     if party.original_script:
         named.append((party.original_script, "original_script"))
-    named += [(a.name, kinds[a.quality]) for a in party.aliases]
+    named += [(a.name, _ALIAS_KIND[a.quality]) for a in party.aliases]
     entries, seen = [], set()
+    person = party.kind is PartyKind.INDIVIDUAL
     for text, on in named:
-        form = name_form(text)
-        if any(form.core) and form.tokens not in seen:  # a duplicate spelling adds nothing
-            seen.add(form.tokens)
-            entries.append(_Entry(index, text, form, on, party.kind is PartyKind.INDIVIDUAL))
+        # An acronym or script in brackets is an aside, not a name part that a
+        # query must repeat: the name is also matchable without it.
+        for variant in (text, without_brackets(text)):
+            form = name_form(variant) if variant else None
+            if form and form.core_tokens and form.tokens not in seen:
+                seen.add(form.tokens)
+                entries.append(_Entry(index, text, form, on, person))
     return entries
 
 
-def _lookup_tokens(form: NameForm) -> list[str]:
-    """Core tokens, and adjacent core tokens joined: "Ryung Song" must find "Ryungsong"."""
-    core = form.core_tokens
-    return sorted(set(core) | {a + b for a, b in pairwise(core)})
+def _lookup_tokens(form: NameForm) -> list[tuple[str, bool]]:
+    """Core tokens (wide lookup), and adjacent core tokens joined (typo lookup only).
+
+    Joined pairs let "Ryung Song" find "Ryungsong" and the other way round.
+    """
+    core = set(form.core_tokens)
+    joined = {a + b for a, b in pairwise(form.core_tokens)} - core
+    return sorted([(t, True) for t in core] + [(t, False) for t in joined])
 
 
 def _invert(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -300,47 +338,47 @@ def _invert(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
 class _Vocabulary:
     """Listed tokens, reachable from a query token by fuzzy keys.
 
-    One-deletion keys (symmetric delete) reach single typos, consonant-class keys
-    reach vowel and spelling variants, and trigrams of similar-length tokens are
-    the recall net when neither finds a close token.
+    One-deletion keys (symmetric delete) reach single typos; consonant-class keys
+    ("wide" lookups only) reach vowel and spelling variants, and trigrams of
+    similar-length tokens two-edit variants ("Abdelrahmmatn" for "Abdelrahman").
     """
 
-    def __init__(self, tokens: Iterable[str]) -> None:
+    def __init__(self, tokens: Iterable[str], typo_only: Iterable[str] = ()) -> None:
+        """``typo_only`` tokens (joined pairs) get one-deletion keys only."""
         vocab = sorted(tokens)
-        self._tokens = frozenset(vocab)
+        self._tokens = frozenset(vocab).union(typo_only)
         keys = ((phonetic_key(t), t) for t in vocab)
         self._phonetic = _invert((k, t) for k, t in keys if k)
-        self._deletions = _invert((d, t) for t in vocab for d in deletions(t))
+        self._deletions = _invert((d, t) for t in self._tokens for d in deletions(t))
         self._trigrams = _invert((f"{g}{len(t)}", t) for t in vocab for g in trigrams(t))
-        self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
+        self._cache: dict[tuple[str, bool], tuple[tuple[str, float], ...]] = {}
 
-    def neighbours(self, token: str) -> tuple[tuple[str, float], ...]:
+    def neighbours(self, token: str, *, wide: bool = True) -> tuple[tuple[str, float], ...]:
         """Listed tokens the scorer would pair with ``token``, lowest weight first.
 
         Weight: the pair's aligned characters, as the score's numerator counts them.
         """
-        cached = self._cache.get(token)
+        cached = self._cache.get((token, wide))
         if cached is None:
             if len(self._cache) >= _NEIGHBOUR_CACHE:
                 self._cache.clear()  # crude bound; the working set refills quickly
-            cached = self._cache[token] = self._find(token)
+            cached = self._cache[token, wide] = self._find(token, wide)
         return cached
 
-    def _find(self, token: str) -> tuple[tuple[str, float], ...]:
-        if len(token) < 3:  # "au" is one letter from "abu": too weak to retrieve by
-            return ((token, 2.0 * len(token)),) if token in self._tokens else ()
+    def _find(self, token: str, wide: bool) -> tuple[tuple[str, float], ...]:
         found = set(self._deletions.get(token, ()))
         for variant in deletions(token) | {token}:
             found.update(self._deletions.get(variant, ()))
             if variant in self._tokens:
                 found.add(variant)
-        key = phonetic_key(token)
-        found.update(self._phonetic.get(key, ()) if key else ())
-        pairs = {v: s for v in found if (s := _pair_sim(token, v))}
-        if max(pairs.values(), default=0.0) < _TRIGRAM_TRIGGER:
-            # Nothing within a typo: two-edit variants ("Abdelrahmmatn").
-            pairs.update((v, s) for v in self._by_trigrams(token) if (s := _pair_sim(token, v)))
-        weighted = ((v, s * (len(token) + len(v))) for v, s in pairs.items())
+        if wide and len(token) > 2:  # a two-letter token has no useful sound or trigrams
+            key = phonetic_key(token)
+            found.update(self._phonetic.get(key, ()) if key else ())
+            found.update(self._by_trigrams(token))
+        close = process.extract(
+            token, list(found), scorer=_indel, score_cutoff=_PAIR_FLOOR, limit=None
+        )
+        weighted = ((v, s * (len(token) + len(v))) for v, s, _ in close)
         return tuple(sorted(weighted, key=lambda n: (n[1], n[0])))
 
     def _by_trigrams(self, token: str) -> list[str]:
@@ -365,13 +403,18 @@ class NameIndex:
         self._parties = parties
         self._entries = entries
         postings: dict[str, list[int]] = {}
+        joined: set[str] = set()
         for e_id, entry in enumerate(entries):
-            for token in _lookup_tokens(entry.form):
+            for token, single in _lookup_tokens(entry.form):
                 postings.setdefault(token, []).append(e_id)
+                if not single:
+                    joined.add(token)
         self._postings = {t: tuple(ids) for t, ids in postings.items()}
-        self._lengths = [e.form.core_total for e in entries]
+        self._core_lengths = [e.form.core_total for e in entries]
         self._weights = [_WEIGHTS[e.matched_on] for e in entries]
-        self._vocabulary = _Vocabulary(self._postings)
+        # A listed token that is also some name's two parts joined keeps its keys.
+        singles = {t for e in entries for t in e.form.core_tokens}
+        self._vocabulary = _Vocabulary(singles, typo_only=joined - singles)
 
     @classmethod
     def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
@@ -424,20 +467,20 @@ class NameIndex:
         ranks low.
         """
         aligned: dict[int, float] = {}
-        for token in _lookup_tokens(q):
+        for token, wide in _lookup_tokens(q):
             best: dict[int, float] = {}
             # Ascending, so each entry keeps its closest link to this token.
-            for neighbour, weight in self._vocabulary.neighbours(token):
+            for neighbour, weight in self._vocabulary.neighbours(token, wide=wide):
                 best.update(dict.fromkeys(self._postings[neighbour], weight))
             if not aligned:
                 aligned = best
                 continue
             for e_id, weight in best.items():
                 aligned[e_id] = aligned.get(e_id, 0.0) + weight
-        size, lengths, weights = q.core_total, self._lengths, self._weights
+        size, lengths, weights = q.core_total, self._core_lengths, self._weights
         # The estimate can fall short of the score (pairs no key reached, the
-        # half weight of left-out name parts), but not by half: below that,
-        # not worth scoring.
+        # lower weight of left-out name parts), but by less than half in every
+        # comparison with brute force we ran: below that, not worth scoring.
         least = (floor - _MAX_SUPPORT) / 2
         ranked = [
             (estimate, -e)
@@ -453,9 +496,10 @@ class NameIndex:
     def _rank(
         self, q: _Query, entry_ids: Iterable[int], limit: int, floor: float
     ) -> list[Candidate]:
+        """Score the given entries; keep each party's best, at or above ``floor``."""
         if not q.form.core_tokens:
             return []
-        best: dict[int, tuple[float, int, int, float]] = {}  # party -> (score, -priority, -id, sim)
+        best: dict[int, _Hit] = {}  # by party
         support: dict[int, _Support] = {}
         memo: dict[str, dict[str, float]] = {}
         for e_id in entry_ids:
@@ -468,23 +512,20 @@ class NameIndex:
                 continue
             if entry.party not in support:
                 support[entry.party] = _support(q, self._parties[entry.party])
-            score = _adjust(sim, entry.matched_on, support[entry.party])
-            key = (score, -_PRIORITY[entry.matched_on], -e_id, sim)
-            if entry.party not in best or key[:3] > best[entry.party][:3]:
-                best[entry.party] = key
-        ranked = sorted(
-            (v for v in best.values() if v[0] >= floor),
-            key=lambda v: (-v[0], self._parties[self._entries[-v[2]].party].reference_number),
+            hit = _Hit(_adjust(sim, entry.matched_on, support[entry.party]), sim, e_id, entry)
+            held = best.get(entry.party)
+            if held is None or hit.preference > held.preference:
+                best[entry.party] = hit
+        hits = sorted(
+            (h for h in best.values() if h.score >= floor),
+            key=lambda h: (-h.score, self._parties[h.entry.party].reference_number),
         )
-        return [
-            self._candidate(q, self._entries[-e], sim, support[self._entries[-e].party])
-            for _, _, e, sim in ranked[: max(limit, 0)]
-        ]
+        return [self._candidate(q, h, support[h.entry.party]) for h in hits[: max(limit, 0)]]
 
-    def _candidate(self, q: _Query, entry: _Entry, sim: float, support: _Support) -> Candidate:
+    def _candidate(self, q: _Query, hit: _Hit, support: _Support) -> Candidate:
+        entry, score = hit.entry, hit.score
         party = self._parties[entry.party]
-        score = _adjust(sim, entry.matched_on, support)
-        features = [_explain_name(q.form, entry, sim), *_explain_kind(entry), *support.features]
+        features = [_explain_name(q.form, hit), *_explain_kind(entry), *support.features]
         if entry.matched_on == "weak_alias" and score == WEAK_ALIAS_CAP:
             features.append(("weak_alias", f"cap {WEAK_ALIAS_CAP:.2f}", _WEAK_RULE))
         return Candidate(
@@ -524,14 +565,15 @@ def _adjust(sim: float, on: MatchedOn, support: _Support) -> float:
     return round(score, 6)
 
 
-def _explain_name(q: NameForm, entry: _Entry, sim: float) -> Feature:
+def _explain_name(q: NameForm, hit: _Hit) -> Feature:
+    entry = hit.entry
     pairs = _align(q.tokens, entry.form.tokens)
     missing_q = [t for i, t in enumerate(q.tokens) if all(p[1] != i for p in pairs)]
     missing_n = [t for j, t in enumerate(entry.form.tokens) if all(p[2] != j for p in pairs)]
     detail = f"{q.folded!r} ~ {entry.form.folded!r}"
     if missing_q or missing_n:
         detail += f"; unmatched query {missing_q or '-'}, list {missing_n or '-'}"
-    return ("name_similarity", f"={sim:.3f}", detail)
+    return ("name_similarity", f"={hit.sim:.3f}", detail)
 
 
 def _explain_kind(entry: _Entry) -> list[Feature]:

@@ -1,0 +1,376 @@
+"""Designated-party name matching against the real Consolidated List files."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import FrozenInstanceError
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from services.core import names
+from services.core.name_normalisation import country_code, fold, name_form, phonetic_key
+from services.core.names import (
+    ALGORITHM_VERSION,
+    DEFAULT_THRESHOLD,
+    NEAR_MISS_FLOOR,
+    Candidate,
+    NameIndex,
+)
+from services.core.sanctions_list import SanctionsList
+from services.core.un_xml import parse_list
+
+ROOT = Path(__file__).resolve().parents[2]
+CLEAN = ROOT / "data" / "un-consolidated-2024-09-26.xml"
+LATER = ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml"
+
+
+@pytest.fixture(scope="module")
+def sanctions() -> SanctionsList:
+    return parse_list(CLEAN.read_bytes())[0]
+
+
+@pytest.fixture(scope="module")
+def index(sanctions: SanctionsList) -> NameIndex:
+    return NameIndex.build(sanctions.parties)
+
+
+@pytest.fixture(scope="module")
+def index_2025() -> NameIndex:
+    # The only copy of the list with HTe.001-002 and HTi.006-007 is damaged;
+    # the importer recovers their (Latin-script) names intact.
+    return NameIndex.build(parse_list(LATER.read_bytes())[0].parties)
+
+
+def best(
+    index: NameIndex, query: str, country: str | None = None, date_of_birth: str | None = None
+) -> Candidate:
+    found = index.search(query, country=country, date_of_birth=date_of_birth)
+    assert found, f"no candidate for {query!r}"
+    return found[0]
+
+
+def hits(index: NameIndex, query: str, country: str | None = None) -> list[Candidate]:
+    found = index.search(query, country=country)
+    return [c for c in found if c.score >= DEFAULT_THRESHOLD]
+
+
+# --- normalisation -------------------------------------------------------------
+
+
+def test_fold_strips_accents_case_apostrophes_and_punctuation() -> None:
+    assert fold("  Chérizier,  JIMMY ") == "cherizier jimmy"
+    assert fold("Al-Qa’ida") == fold("al qa'ida") == fold("AL QAIDA") == "al qaida"
+    assert fold("Straße") == "strasse"
+    assert fold("Умаров Доку") == "umarov doku"
+
+
+def test_fold_unifies_persian_and_arabic_letter_forms() -> None:
+    # Kaf and yeh are written both ways in NAME_ORIGINAL_SCRIPT.
+    assert fold("عبد الکبیر") == fold("عبد الكبير")
+    assert fold("أنوري") == fold("انوري")
+
+
+def test_name_form_drops_titles_legal_forms_and_particles_but_keeps_display() -> None:
+    form = name_form("Mullah Muhammad al-Taher LLC")
+    assert form.tokens == ("muhammad", "taher")
+    assert form.folded == "mullah muhammad al taher llc"
+
+
+def test_generic_words_are_not_core_unless_the_name_has_nothing_else() -> None:
+    assert name_form("Al Qaida Trading").core_tokens == ("qaida",)
+    assert name_form("Trading Company LLC").core_tokens == ()
+    assert name_form("Korea Trading Bank").core_tokens == ("korea", "trading", "bank")
+
+
+def test_phonetic_key_groups_spelling_variants() -> None:
+    assert phonetic_key("mohammed") == phonetic_key("muhammad") == phonetic_key("mohamad")
+    assert phonetic_key("cherizier") == phonetic_key("cherisier")
+    assert phonetic_key("al") is None
+
+
+def test_country_code_reads_codes_and_list_names() -> None:
+    assert country_code("ht") == "HT"
+    assert country_code("Haiti") == "HT"
+    assert country_code("Democratic People's Republic of Korea") == "KP"
+    assert country_code("Türkiye") == "TR"
+    assert country_code("Atlantis") is None
+    assert country_code(None) is None
+
+
+# --- the Haiti designees -------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["Jimmy Cherizier", "CHERIZIER, Jimmy", "Jimmy Chérisier"])
+def test_jimmy_cherizier_is_found(index: NameIndex, query: str) -> None:
+    cand = best(index, query)
+    assert (cand.reference_number, cand.matched_on) == ("HTi.001", "name")
+    assert cand.score >= DEFAULT_THRESHOLD
+    assert cand.list_type == "Haiti"
+    assert cand.listed_on == date(2022, 10, 21)
+
+
+def test_misspelling_costs_score_and_says_why(index: NameIndex) -> None:
+    exact, typo = best(index, "Jimmy Cherizier"), best(index, "Jimmy Chérisier")
+    assert exact.score == 1.0 > typo.score
+    feature, effect, detail = typo.features[0]
+    assert feature == "name_similarity"
+    assert effect.startswith("=0.9")
+    assert "'jimmy cherisier' ~ 'jimmy cherizier'" in detail
+
+
+def test_nickname_alone_is_only_a_near_miss(index: NameIndex) -> None:
+    cand = best(index, "Barbeque")
+    assert (cand.reference_number, cand.matched_on) == ("HTi.001", "weak_alias")
+    assert NEAR_MISS_FLOOR <= cand.score < DEFAULT_THRESHOLD
+    assert ("weak_alias", "x0.85", "low-quality alias (nickname)") in cand.features
+
+
+def test_nickname_with_matching_country_is_a_match(index: NameIndex) -> None:
+    cand = best(index, "BARBEQUE", country="HT")
+    assert (cand.reference_number, cand.matched_name) == ("HTi.001", "BARBEQUE")
+    assert cand.score >= DEFAULT_THRESHOLD
+    assert ("country", "+0.05", "HT matches nationality Haiti") in cand.features
+
+
+def test_nickname_with_matching_year_of_birth_is_a_match(index: NameIndex) -> None:
+    assert best(index, "Barbeque", date_of_birth="1977").score >= DEFAULT_THRESHOLD
+
+
+def test_nickname_needs_exact_match_and_right_country(index: NameIndex) -> None:
+    assert not hits(index, "Barbeque", country="FR")
+    # Misspelt nickname: support cannot lift it over the threshold.
+    misspelt = best(index, "Barbecue", country="HT", date_of_birth="1977-03-30")
+    assert misspelt.score < DEFAULT_THRESHOLD
+    assert misspelt.features[-1][0] == "weak_alias"
+
+
+def test_johnson_andre_in_either_order(index: NameIndex) -> None:
+    cand = best(index, "Andre Johnson")
+    assert (cand.reference_number, cand.score) == ("HTi.002", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("query", "reference"),
+    [("Viv Ansanm", "HTe.002"), ("G9 Family and Allies", "HTe.002"), ("Gran Grif", "HTe.001"),
+     ("Luckson Elan", "HTi.007"), ("Victor Prophane", "HTi.006")],
+)  # fmt: skip
+def test_2025_haiti_designations(index_2025: NameIndex, query: str, reference: str) -> None:
+    cand = best(index_2025, query)
+    assert cand.reference_number == reference
+    assert cand.score >= DEFAULT_THRESHOLD
+
+
+def test_2024_list_has_no_haiti_entities(index: NameIndex) -> None:
+    assert not hits(index, "Viv Ansanm")
+
+
+# --- dates of birth and countries -------------------------------------------------
+
+
+def test_date_of_birth_agreement_and_contradiction(index: NameIndex) -> None:
+    agree = best(index, "Jimmy Cherizier", date_of_birth="1977-03-30", country="Haiti")
+    assert agree.score == 1.0
+    assert [f[0] for f in agree.features] == ["name_similarity", "country", "date_of_birth"]
+    contra = best(index, "Jimmy Cherizier", date_of_birth="1990-01-01")
+    assert contra.score == pytest.approx(0.85)
+    assert ("date_of_birth", "-0.15", "1990 differs from listed 1977-03-30") in contra.features
+    assert contra.score < DEFAULT_THRESHOLD
+
+
+def test_unreadable_date_of_birth_is_ignored(index: NameIndex) -> None:
+    cand = best(index, "Jimmy Cherizier", date_of_birth="30/03/77")
+    assert cand.score == 1.0
+    assert all(f[0] != "date_of_birth" for f in cand.features)
+
+
+def test_approximate_year_of_birth_tolerates_one_year(index: NameIndex) -> None:
+    # TAi.005 was born "approximately 1961".
+    near = best(index, "Muhammad Taher Anwari", date_of_birth="1962")
+    assert (near.reference_number, near.score) == ("TAi.005", 1.0)
+    far = best(index, "Muhammad Taher Anwari", date_of_birth="1970")
+    assert far.score == pytest.approx(0.85)
+
+
+# --- scripts, punctuation, titles, aliases -----------------------------------------
+
+
+def test_arabic_original_script_query(index: NameIndex, sanctions: SanctionsList) -> None:
+    script = sanctions.by_reference["TAi.005"].original_script
+    assert script == "محمد طاهر أنوري"
+    cand = best(index, "محمد طاهر انوري")  # written without the hamza
+    assert (cand.reference_number, cand.matched_on, cand.score) == (
+        "TAi.005",
+        "original_script",
+        1.0,
+    )
+
+
+def test_persian_letters_match_arabic_letters(index: NameIndex, sanctions: SanctionsList) -> None:
+    party = sanctions.by_reference["TAi.004"]
+    assert party.original_script == "محمد عمر غلام نبی"  # Persian yeh
+    assert best(index, "محمد عمر غلام نبي").reference_number == "TAi.004"  # Arabic yeh
+
+
+def test_cyrillic_query_matches_transliterated_name(index: NameIndex) -> None:
+    for query in ("Умаров Доку Хаматович", "Umarov Doku Khamatovich"):
+        cand = best(index, query)
+        assert (cand.reference_number, cand.score) == ("QDi.290", 1.0)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Ibrahim Sab'awi Ibrahim Hasan al-Tikriti", "IBRAHIM SABAWI IBRAHIM HASAN AL TIKRITI",
+     "Ibrahim Sab`awi Ibrahim Hasan Al Tikriti"],
+)  # fmt: skip
+def test_apostrophe_and_hyphen_variants(index: NameIndex, query: str) -> None:
+    cand = best(index, query)
+    assert (cand.reference_number, cand.score) == ("IQi.084", 1.0)
+
+
+def test_titles_are_ignored(index: NameIndex) -> None:
+    cand = best(index, "Shaykh Abd al-Majid al-Zindani")
+    assert (cand.reference_number, cand.score) == ("QDi.156", 1.0)
+    assert best(index, "Mullah Muhammad Taher Anwari").score == 1.0
+
+
+def test_left_out_given_name_is_a_near_miss_not_a_miss(index: NameIndex) -> None:
+    cand = best(index, "Taher Anwari")
+    assert cand.reference_number == "TAi.005"
+    assert NEAR_MISS_FLOOR <= cand.score < DEFAULT_THRESHOLD
+    assert "list ['muhammad']" in cand.features[0][2]
+
+
+def test_former_name_is_matched_and_explained(index: NameIndex) -> None:
+    cand = best(index, "Forces Democratiques Alliees-Armee Nationale de Liberation de l'Ouganda")
+    assert (cand.reference_number, cand.matched_on) == ("CDe.001", "former_name")
+    assert ("former_name", "x0.95", "former name (f.k.a.)") in cand.features
+    assert cand.score >= DEFAULT_THRESHOLD
+
+
+def test_legal_forms_do_not_matter(index: NameIndex) -> None:
+    cand = best(index, "Ryungseng Trading Corp. Ltd")
+    assert (cand.reference_number, cand.score) == ("KPe.008", 1.0)
+
+
+def test_joined_and_split_name_parts(index: NameIndex) -> None:
+    assert best(index, "Ryung Song Trading Corporation").reference_number == "KPe.008"
+    assert best(index, "Alqaida").reference_number == "QDe.004"
+
+
+def test_names_made_of_generic_words_match_only_whole(index: NameIndex) -> None:
+    assert best(index, "Korea United Development Bank").reference_number == "KPe.033"
+    assert not hits(index, "Korea Bank")
+
+
+# --- what must not match -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Jimmy Carter", "Johnson & Johnson", "General Trading Company LLC", "Islamic Army",
+     "Al Qaida Trading", "Trading Company LLC", "International Group", "The Base", "Mohammed"],
+)  # fmt: skip
+def test_near_miss_negatives(index: NameIndex, query: str) -> None:
+    assert not hits(index, query)
+    assert all(c.score < DEFAULT_THRESHOLD for c in index.brute_force_search(query))
+
+
+def test_generic_words_alone_retrieve_nothing(index: NameIndex) -> None:
+    assert index.search("General Trading Company LLC", floor=0.0) == []
+    assert index.search("Trading", floor=0.0) == []
+    # A query of generic words only can meet only a listed name of generic words
+    # only, and then all its words must be there.
+    assert index.brute_force_search("Islamic Army of the International Front") == []
+    assert best(index, "International Battalion").reference_number == "QDe.099"
+
+
+# --- the API ---------------------------------------------------------------------------
+
+
+def test_results_are_sorted_limited_and_frozen(index: NameIndex) -> None:
+    found = index.search("Muhammad", limit=3, floor=0.5)
+    assert 0 < len(found) <= 3
+    assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
+    assert len({c.reference_number for c in found}) == len(found)
+    with pytest.raises(FrozenInstanceError):
+        found[0].score = 1.0  # type: ignore[misc]
+    assert index.search("Jimmy Cherizier", limit=0) == []
+    assert ALGORITHM_VERSION == "names-1"
+    assert NEAR_MISS_FLOOR < DEFAULT_THRESHOLD
+
+
+def test_search_scores_a_few_candidates_not_the_list(
+    index: NameIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    real = names.name_similarity
+
+    def counting(*args: object, **kwargs: object) -> float:
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(names, "name_similarity", counting)
+    index.search("Abdul Rahman Muhammad")
+    assert 0 < calls <= 25
+    calls = 0
+    index.brute_force_search("Abdul Rahman Muhammad")
+    assert calls > 1000
+
+
+def _perturb(rng: random.Random, name: str) -> str:
+    """One small edit of the kind real records carry."""
+    op = rng.choice(["substitute", "delete", "insert", "transpose", "reorder", "lower", "same"])
+    i = rng.randrange(max(len(name) - 1, 1))
+    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
+    if op == "substitute":
+        return name[:i] + letter + name[i + 1 :]
+    if op == "delete":
+        return name[:i] + name[i + 1 :]
+    if op == "insert":
+        return name[:i] + letter + name[i:]
+    if op == "transpose":
+        return name[:i] + name[i + 1 : i + 2] + name[i] + name[i + 2 :]
+    if op == "reorder":
+        words = name.split()
+        rng.shuffle(words)
+        return " ".join(words)
+    return name.lower() if op == "lower" else name
+
+
+def test_index_agrees_with_brute_force(index: NameIndex, sanctions: SanctionsList) -> None:
+    rng = random.Random(2653)
+    pool = [n for p in sanctions.parties for n in (p.name, *(a.name for a in p.aliases))]
+    queries = [_perturb(rng, rng.choice(pool)) for _ in range(200)]
+    found = 0
+    for query in queries:
+        fast = [(c.reference_number, c.score) for c in index.search(query, limit=1)]
+        slow = [(c.reference_number, c.score) for c in index.brute_force_search(query, limit=1)]
+        assert fast == slow, query
+        found += bool(fast)
+    assert found > 180
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.text(max_size=60),
+    country=st.none() | st.text(max_size=5),
+    dob=st.none() | st.text(max_size=12),
+)
+@example(name="", country=None, dob=None)
+@example(name="   \t\n ", country="", dob="")
+@example(name="🔫💣 Jimmy 🇭🇹", country="HT", dob="1977")
+@example(name="\u202eرينزيرش يميج\u202c", country=None, dob="1977-02-30")
+@example(name="Ⅻ ﷲ \u0301\u200d", country="🇭🇹", dob="0000-00-00")
+def test_search_never_raises_and_scores_are_bounded(
+    index: NameIndex, name: str, country: str | None, dob: str | None
+) -> None:
+    found = index.search(name, country=country, date_of_birth=dob, floor=0.0)
+    assert all(0.0 <= c.score <= 1.0 for c in found)
+    assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
