@@ -305,12 +305,12 @@ def _neighbour_finding(
 
 # Party names repeat across records (the same exporters, forwarders, carriers) and
 # within one (each indicator looks at the same parties): fold each name once.
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)
 def _tokens(name: str) -> tuple[str, ...]:
     return tuple(fold(name).split())
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)
 def _name_keys(name: str) -> frozenset[str]:
     """Compact folded forms: with and without legal forms ("Acme Ltd" == "ACME Limited")."""
     tokens = _tokens(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Folded before NFKD: NFKD would split "й" into "и" + breve and lose the "y".
 _CYRILLIC = {
@@ -132,6 +133,7 @@ def without_brackets(text: str) -> str | None:
     return stripped if stripped and stripped != text.strip() else None
 
 
+@lru_cache(maxsize=65536)  # party names recur across a feed's records
 def name_form(text: str) -> NameForm:
     folded = fold(text)
     tokens = tuple(t for t in folded.split() if t not in DROPPED)
@@ -215,6 +217,7 @@ _COUNTRIES = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=4096)  # a few hundred country spellings in all
 def country_code(value: str | None) -> str | None:
     """ISO alpha-2 for an alpha-2 code or a country name the list uses; else None."""
     if not value:

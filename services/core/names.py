@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -63,7 +63,10 @@ _LEFT_OUT_WEIGHT = 0.6  # weight of the list name parts such a query leaves out
 _JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agree this well
 _CANDIDATE_CAP = 25
 _TRIGRAM_DICE = 0.45
-_NEIGHBOUR_CACHE = 8192
+_NEIGHBOUR_CACHE = 65536
+#: Feeds repeat party names (exporters, carriers, consignees): whole results are
+#: cached per index, which is immutable, so a cached answer is always the answer.
+_RESULT_CACHE = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +287,7 @@ def _parse_dob(value: str | None) -> tuple[date | None, int | None]:
     return day, day.year
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=131_072)  # a feed's working set of (name, country, date of birth)
 def _query(name: str, country: str | None, dob: str | None) -> _Query:
     day, year = _parse_dob(dob)
     return _Query(name_form(name), country_code(country), day, year)
@@ -402,6 +405,7 @@ class NameIndex:
     def __init__(self, parties: tuple[ListedParty, ...], entries: tuple[_Entry, ...]) -> None:
         self._parties = parties
         self._entries = entries
+        self._results: dict[tuple[str, float], tuple[tuple[int, float], ...]] = {}
         postings: dict[str, list[int]] = {}
         joined: set[str] = set()
         for e_id, entry in enumerate(entries):
@@ -441,7 +445,39 @@ class NameIndex:
         arbitrary text: a name without distinctive tokens returns ``[]``.
         """
         q = _query(name, country, date_of_birth)
-        return self._rank(q, self._retrieve(q.form, floor), limit, floor)
+        return self._rank(q, self._similar(q.form, floor), limit, floor)
+
+    def _similar(self, form: NameForm, floor: float) -> tuple[tuple[int, float], ...]:
+        """Entries whose name alone could reach ``floor``, with their similarity.
+
+        Depends on the name only, so it is cached per name: country and date of
+        birth, which differ between records naming the same party, are applied
+        afterwards. Most names in a feed match nothing and cache as ``()``.
+        """
+        key = (form.folded, floor)
+        cached = self._results.get(key)
+        if cached is None:
+            if len(self._results) >= _RESULT_CACHE:
+                self._results.clear()  # crude bound; a feed's working set refills it quickly
+            cached = self._results[key] = tuple(
+                self._score_names(form, floor, self._retrieve(form, floor))
+            )
+        return cached
+
+    def _score_names(
+        self, form: NameForm, floor: float, entry_ids: Iterable[int]
+    ) -> Iterator[tuple[int, float]]:
+        if not form.core_tokens:
+            return
+        memo: dict[str, dict[str, float]] = {}
+        for e_id in entry_ids:
+            entry = self._entries[e_id]
+            weight = _WEIGHTS[entry.matched_on]
+            if _similarity_bound(form, entry) * weight + _MAX_SUPPORT < floor:
+                continue  # cheap and exact: lengths alone rule it out
+            sim = name_similarity(form, entry.form, partial=entry.person, memo=memo)
+            if sim * weight + _MAX_SUPPORT >= floor:
+                yield e_id, sim
 
     def brute_force_search(
         self,
@@ -454,7 +490,8 @@ class NameIndex:
     ) -> list[Candidate]:
         """As :meth:`search`, scoring every listed name: the recall baseline."""
         q = _query(name, country, date_of_birth)
-        return self._rank(q, range(len(self._entries)), limit, floor)
+        every = range(len(self._entries))
+        return self._rank(q, self._score_names(q.form, floor, every), limit, floor)
 
     # retrieval
 
@@ -494,22 +531,13 @@ class NameIndex:
     # scoring
 
     def _rank(
-        self, q: _Query, entry_ids: Iterable[int], limit: int, floor: float
+        self, q: _Query, similar: Iterable[tuple[int, float]], limit: int, floor: float
     ) -> list[Candidate]:
-        """Score the given entries; keep each party's best, at or above ``floor``."""
-        if not q.form.core_tokens:
-            return []
+        """Apply country and date of birth; keep each party's best, at or above ``floor``."""
         best: dict[int, _Hit] = {}  # by party
         support: dict[int, _Support] = {}
-        memo: dict[str, dict[str, float]] = {}
-        for e_id in entry_ids:
+        for e_id, sim in similar:
             entry = self._entries[e_id]
-            weight = _WEIGHTS[entry.matched_on]
-            if _similarity_bound(q.form, entry) * weight + _MAX_SUPPORT < floor:
-                continue  # cheap and exact: lengths alone rule it out
-            sim = name_similarity(q.form, entry.form, partial=entry.person, memo=memo)
-            if sim * weight + _MAX_SUPPORT < floor:
-                continue
             if entry.party not in support:
                 support[entry.party] = _support(q, self._parties[entry.party])
             hit = _Hit(_adjust(sim, entry.matched_on, support[entry.party]), sim, e_id, entry)

@@ -132,8 +132,13 @@ class Ruleset:
         for r in table.values():
             if r.territory:
                 by_territory[r.territory] = (*by_territory.get(r.territory, ()), r)
-        return cls(version=version, regimes=table, digest=digest, by_list_type=by_list,
-                   by_territory=by_territory)
+        return cls(
+            version=version,
+            regimes=table,
+            digest=digest,
+            by_list_type=by_list,
+            by_territory=by_territory,
+        )
 
 
 class RulesError(ValueError):

@@ -413,10 +413,13 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
+    if len(findings) < 2:
+        return findings
     seen: set[str] = set()
     out = []
     for f in findings:
-        if f.key not in seen:
-            seen.add(f.key)
+        key = f.key
+        if key not in seen:
+            seen.add(key)
             out.append(f)
     return out
