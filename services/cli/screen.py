@@ -28,6 +28,12 @@ class InputFormat(StrEnum):
     CSV = "csv"
 
 
+class OutputFormat(StrEnum):
+    NDJSON = "ndjson"
+    JSON = "json"
+    CSV = "csv"
+
+
 def _infer(path: Path) -> InputFormat:
     suffix = path.suffix.lower()
     return {".csv": InputFormat.CSV, ".json": InputFormat.JSON}.get(suffix, InputFormat.NDJSON)
@@ -107,8 +113,8 @@ def command(
         typer.Option("--format", help="input format (default: from the file extension)"),
     ] = None,
     output: Annotated[
-        str, typer.Option(help="findings as ndjson (default), json or csv")
-    ] = "ndjson",
+        OutputFormat, typer.Option(help="findings as ndjson (default), json or csv")
+    ] = OutputFormat.NDJSON,
 ) -> None:
     """Screen a file of transfer records; one JSON object per finding on stdout."""
     from services.knowledge import context_from_files
@@ -136,12 +142,12 @@ def command(
             findings.append(finding)
             kinds[finding.kind.value] += 1
             flagged.add(finding.record_id)
-            if output == "ndjson":
+            if output is OutputFormat.NDJSON:
                 sys.stdout.write(orjson.dumps(finding.to_dict()).decode() + "\n")
-    if output == "json":
+    if output is OutputFormat.JSON:
         payload: Any = [f.to_dict() for f in findings]
         sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif output == "csv":
+    elif output is OutputFormat.CSV:
         _write_csv(findings)
     elapsed = time.perf_counter() - started
     rejected = sum(isinstance(o, Rejection) for o in outcomes)

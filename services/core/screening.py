@@ -145,7 +145,8 @@ def _lower_first(label: str) -> str:
 
 def _describe_items(items: Sequence[ClassifiedItem]) -> str:
     parts = [
-        f"{ci.item.quantity:g} × {item_vocabulary.label(ci.category).lower()}" for ci in items[:3]
+        f"{ci.item.quantity:g} × {_lower_first(item_vocabulary.label(ci.category))}"
+        for ci in items[:3]
     ]
     if len(items) > 3:
         parts.append(f"{len(items) - 3} more item lines")
