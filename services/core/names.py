@@ -445,7 +445,10 @@ class NameIndex:
         arbitrary text: a name without distinctive tokens returns ``[]``.
         """
         q = _query(name, country, date_of_birth)
-        return self._rank(q, self._similar(q.form, floor), limit, floor)
+        similar = self._similar(q.form, floor)
+        if not similar:
+            return []  # most party names: nothing on the list is like them
+        return self._rank(q, similar, limit, floor)
 
     def _similar(self, form: NameForm, floor: float) -> tuple[tuple[int, float], ...]:
         """Entries whose name alone could reach ``floor``, with their similarity.

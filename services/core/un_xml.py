@@ -187,14 +187,20 @@ def parse_list(data: bytes) -> tuple[SanctionsList, ImportReport]:
     return _assemble(raws, date_generated, hashlib.sha256(data).hexdigest(), damaged)
 
 
-def diff_lists(old: SanctionsList | None, new: SanctionsList) -> ListDiff:
-    """What changed from ``old`` to ``new``, by reference number (all sorted)."""
+def diff_lists(
+    old: SanctionsList | None, new: SanctionsList, unread: frozenset[str] = frozenset()
+) -> ListDiff:
+    """What changed from ``old`` to ``new``, by reference number (all sorted).
+
+    ``unread`` names fields the new file could not be read for (see
+    :func:`lost_fields`): their absence is damage, not an amendment.
+    """
     before = old.by_reference if old else {}
     after = new.by_reference
     amended = (
         Amendment(ref, changed)
         for ref in sorted(before.keys() & after.keys())
-        if (changed := _changed_fields(before[ref], after[ref]))
+        if (changed := _changed_fields(before[ref], after[ref], unread))
     )
     return ListDiff(
         added=tuple(sorted(after.keys() - before.keys())),
@@ -203,10 +209,22 @@ def diff_lists(old: SanctionsList | None, new: SanctionsList) -> ListDiff:
     )
 
 
-def _changed_fields(old: ListedParty, new: ListedParty) -> tuple[str, ...]:
+def _changed_fields(
+    old: ListedParty, new: ListedParty, unread: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     return tuple(
-        f.name for f in fields(ListedParty) if getattr(old, f.name) != getattr(new, f.name)
+        f.name
+        for f in fields(ListedParty)
+        if f.name not in unread and getattr(old, f.name) != getattr(new, f.name)
     )
+
+
+def lost_fields(report: ImportReport) -> frozenset[str]:
+    """Fields the importer dropped file-wide because the file lost them."""
+    dropped = any(
+        r.field == "NAME_ORIGINAL_SCRIPT" and r.action.startswith("dropped") for r in report.repairs
+    )
+    return frozenset({"original_script"}) if dropped else frozenset()
 
 
 def _check_head(data: bytes) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.core.rules import Ruleset
 from services.core.sanctions_list import ListedParty, SanctionsList
-from services.core.un_xml import ImportReport, ListDiff, diff_lists, parse_list
+from services.core.un_xml import ImportReport, ListDiff, diff_lists, lost_fields, parse_list
 from services.store.models import ListedPartyRow, SanctionsListVersion
 
 
@@ -70,7 +70,8 @@ def import_list(
         return Imported(existing.version, False, report, None, None)
     previous_row = current(session)
     previous = parse_list(previous_row.content)[0] if previous_row else None
-    diff = diff_lists(previous, parsed)
+    unread = lost_fields(report)
+    diff = diff_lists(previous, parsed, unread)
     row = SanctionsListVersion(
         version=parsed.version,
         date_generated=parsed.date_generated,
@@ -80,7 +81,11 @@ def import_list(
         entities=report.entities,
         report=_report_dict(report),
         changes=_plain(dataclasses.asdict(diff))
-        | {"summary": diff.summary(), "previous": previous_row.version if previous_row else None},
+        | {
+            "summary": diff.summary(),
+            "previous": previous_row.version if previous_row else None,
+            "not_compared": sorted(unread),
+        },
         content=data,
     )
     session.add(row)
