@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,14 @@ PROCEDURE_WORDS = {
 }
 
 
+@lru_cache(maxsize=1024)  # every finding cites; a ruleset has a few hundred citations
+def _citation_text(symbol: str, paragraphs: tuple[str, ...]) -> str:
+    if not paragraphs:
+        return symbol
+    word = "para" if len(paragraphs) == 1 else "paras"
+    return f"{symbol}, {word} {', '.join(paragraphs)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Citation:
     symbol: str  # "S/RES/2752 (2024)"
@@ -60,10 +69,7 @@ class Citation:
     url: str | None = None
 
     def __str__(self) -> str:
-        if not self.paragraphs:
-            return self.symbol
-        word = "para" if len(self.paragraphs) == 1 else "paras"
-        return f"{self.symbol}, {word} {', '.join(self.paragraphs)}"
+        return _citation_text(self.symbol, self.paragraphs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Protocol
 
 from services.core import items as item_vocabulary
@@ -88,12 +89,14 @@ class ClassifiedItem:
     note: str | None
 
 
+@lru_cache(maxsize=65536)  # screening and indicators both ask; item lines recur in feeds
+def _classify(item: Item) -> ClassifiedItem:
+    c = item_vocabulary.classify(item.category, item.hs_code, item.ml_code)
+    return ClassifiedItem(item, c.category, c.note)
+
+
 def classify_items(transfer: Transfer) -> tuple[ClassifiedItem, ...]:
-    out = []
-    for it in transfer.items:
-        c = item_vocabulary.classify(it.category, it.hs_code, it.ml_code)
-        out.append(ClassifiedItem(it, c.category, c.note))
-    return tuple(out)
+    return tuple(_classify(it) for it in transfer.items)
 
 
 def in_item_scope(phase: Phase, category: str) -> bool:
