@@ -1,0 +1,304 @@
+"""The labelled evaluation set: how well ``screen()`` finds what it should, per category.
+
+Run the report with ``.venv/bin/python -m tests.eval.evaluate``; the floors the unit tests
+hold it to are in ``floors.yaml``, the cases in ``cases.yaml``.
+
+How a case is compared
+----------------------
+Each case is screened with the context of its list file (``list``: "2024" or "2025") and the
+shipped rules. Its *expected* findings are its ``expect`` entries, each
+``{kind, regime, rule, designated?}``. Its *actual* findings are those ``screen()`` returns
+that are
+
+* of kind ``violation``, or
+* carry a designated-party reference, whatever their kind (receiving party, other role,
+  listed later, near miss), or
+* indicators whose ``rule_id`` falls under the ``rule`` of an indicator the case expects, or
+* in category ``indicator`` only: any indicator.
+
+Unrelated diversion indicators (a missing end-user certificate on a Haiti timeline case, say)
+are therefore neither true nor false positives outside the ``indicator`` category, while a
+near-miss designated-party indicator on a near-miss negative *is* a false positive.
+
+An expected entry matches an actual finding when the kinds are equal; the regimes are equal
+(an entry may give ``regime: null``, for diversion indicators that carry none); the finding's
+``rule_id`` equals ``rule`` or starts with ``rule + "."`` (so ``HT.territory`` covers
+``HT.territory.non-lethal-protective``); and, if the entry gives ``designated``, the finding's
+designated reference number equals it. Pairing is one-to-one, most specific entries first
+(those naming a designated party, then longer rules).
+
+Per category: a true positive is a paired expected entry, a false negative an unpaired one, a
+false positive an unpaired actual finding. Precision is TP / (TP + FP) and recall TP / (TP +
+FN); either is 1.0 when its denominator is 0 (a category of negatives with no finding has
+nothing wrong in it). ``cases`` is the share of cases with no FP and no FN — the measure that
+still moves for negative-only categories, where one false positive drops precision to 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.core.findings import Finding, Kind
+from services.core.resources import ROOT
+from services.core.screening import Context, screen
+from services.core.transfers import parse_transfer
+from services.knowledge import context_from_files
+
+HERE = Path(__file__).resolve().parent
+CASES_PATH = HERE / "cases.yaml"
+FLOORS_PATH = HERE / "floors.yaml"
+
+#: The shared list files a case can be screened with.
+LIST_FILES: Mapping[str, Path] = {
+    "2024": ROOT / "data" / "un-consolidated-2024-09-26.xml",
+    "2025": ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml",
+}
+
+CATEGORIES = (
+    "haiti_timeline",
+    "regime_territorial",
+    "regime_targeted",
+    "exemption",
+    "direction",
+    "listing_date",
+    "name_reordered",
+    "name_accented",
+    "name_hyphen_apostrophe",
+    "name_alias",
+    "name_original_script",
+    "name_misspelt",
+    "name_partial",
+    "near_miss_negative",
+    "generic_company_negative",
+    "indicator",
+)
+
+#: Sentinel for an ``expect`` entry that does not constrain the regime.
+_ANY = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    kind: Kind
+    rule: str
+    regime: object = _ANY  # str, None, or _ANY
+    designated: str | None = None
+
+    def matches(self, f: Finding) -> bool:
+        if f.kind is not self.kind or not _under(f.rule_id, self.rule):
+            return False
+        if self.regime is not _ANY and f.regime != self.regime:
+            return False
+        return self.designated is None or (
+            f.designated is not None and f.designated.reference_number == self.designated
+        )
+
+    def __str__(self) -> str:
+        regime = "" if self.regime is _ANY else f" [{self.regime}]"
+        who = f" {self.designated}" if self.designated else ""
+        return f"{self.kind.value} {self.rule}{regime}{who}"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    category: str
+    regime: str | None
+    list: str
+    description: str
+    record: Mapping[str, Any]
+    expect: tuple[Expected, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: Case
+    expected: tuple[Expected, ...]
+    actual: tuple[Finding, ...]
+    missing: tuple[Expected, ...]  # false negatives
+    unexpected: tuple[Finding, ...]  # false positives
+
+    @property
+    def passed(self) -> bool:
+        return not self.missing and not self.unexpected
+
+
+@dataclass(slots=True)
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    cases: int = 0
+    passed: int = 0
+    failures: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def case_rate(self) -> float:
+        return self.passed / self.cases if self.cases else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    categories: Mapping[str, Score]
+    results: tuple[CaseResult, ...]
+
+    @property
+    def failures(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.passed]
+
+
+def _under(rule_id: str, rule: str) -> bool:
+    return rule_id == rule or rule_id.startswith(rule + ".")
+
+
+def _expected(raw: Mapping[str, Any]) -> Expected:
+    return Expected(
+        kind=Kind(raw["kind"]),
+        rule=str(raw["rule"]),
+        regime=raw.get("regime", _ANY),
+        designated=raw.get("designated"),
+    )
+
+
+def load_cases(path: Path = CASES_PATH) -> list[Case]:
+    """The cases of ``cases.yaml``, in file order; raises ``ValueError`` on a malformed case."""
+    docs = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cases = []
+    for raw in docs:
+        if raw["category"] not in CATEGORIES:
+            raise ValueError(f"case {raw['id']}: unknown category {raw['category']!r}")
+        if str(raw["list"]) not in LIST_FILES:
+            raise ValueError(f"case {raw['id']}: unknown list {raw['list']!r}")
+        cases.append(
+            Case(
+                id=raw["id"],
+                category=raw["category"],
+                regime=raw.get("regime"),
+                list=str(raw["list"]),
+                description=raw["description"],
+                record=raw["record"],
+                expect=tuple(_expected(e) for e in raw["expect"] or ()),
+            )
+        )
+    return cases
+
+
+@cache
+def context(list_name: str) -> Context:
+    """The screening context for one shared list file, built once per process."""
+    return context_from_files(None, LIST_FILES[list_name])
+
+
+def _counted(case: Case, findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that count for ``case`` (see the module docstring)."""
+    indicator_rules = [e.rule for e in case.expect if e.kind is Kind.INDICATOR]
+    return [
+        f
+        for f in findings
+        if f.kind is Kind.VIOLATION
+        or f.designated is not None
+        or case.category == "indicator"
+        or any(_under(f.rule_id, rule) for rule in indicator_rules)
+    ]
+
+
+def run_case(case: Case) -> CaseResult:
+    actual = _counted(case, screen(parse_transfer(case.record), context(case.list)))
+    # Most specific first, so a bare "HT.territory" cannot take the finding that a
+    # "HT.territory.non-lethal-protective" entry needs.
+    order = sorted(case.expect, key=lambda e: (e.designated is None, -len(e.rule)))
+    left = list(actual)
+    missing = []
+    for exp in order:
+        hit = next((f for f in left if exp.matches(f)), None)
+        if hit is None:
+            missing.append(exp)
+        else:
+            left.remove(hit)
+    return CaseResult(case, case.expect, tuple(actual), tuple(missing), tuple(left))
+
+
+def evaluate(cases: Sequence[Case]) -> Report:
+    """Screen every case and score it; categories in :data:`CATEGORIES` order."""
+    scores = {c: Score() for c in CATEGORIES if any(k.category == c for k in cases)}
+    results = []
+    for case in cases:
+        result = run_case(case)
+        results.append(result)
+        score = scores[case.category]
+        score.cases += 1
+        score.fn += len(result.missing)
+        score.tp += len(result.expected) - len(result.missing)
+        score.fp += len(result.unexpected)
+        if result.passed:
+            score.passed += 1
+        else:
+            score.failures.append(result)
+    return Report(scores, tuple(results))
+
+
+def describe_finding(f: Finding) -> str:
+    who = ""
+    if f.designated is not None:
+        who = f" {f.designated.reference_number} (score {f.designated.score:.3f})"
+    return f"{f.kind.value} {f.rule_id} [{f.regime}]{who}"
+
+
+def describe_failure(r: CaseResult) -> str:
+    lines = [f"{r.case.id} ({r.case.category}, list {r.case.list})"]
+    lines.append("  expected: " + ("; ".join(map(str, r.expected)) or "(nothing)"))
+    lines.append("  actual:   " + ("; ".join(map(describe_finding, r.actual)) or "(nothing)"))
+    if r.missing:
+        lines.append("  missing:  " + "; ".join(map(str, r.missing)))
+    if r.unexpected:
+        lines.append("  extra:    " + "; ".join(map(describe_finding, r.unexpected)))
+    return "\n".join(lines)
+
+
+def format_report(report: Report) -> str:
+    head = f"{'category':<26}{'cases':>6}{'pass':>6}{'TP':>5}{'FP':>5}{'FN':>5}"
+    head += f"{'precision':>11}{'recall':>8}"
+    lines = [head, "-" * len(head)]
+    total = Score()
+    for name, s in report.categories.items():
+        lines.append(
+            f"{name:<26}{s.cases:>6}{s.passed:>6}{s.tp:>5}{s.fp:>5}{s.fn:>5}"
+            f"{s.precision:>11.3f}{s.recall:>8.3f}"
+        )
+        total.cases += s.cases
+        total.passed += s.passed
+        total.tp, total.fp, total.fn = total.tp + s.tp, total.fp + s.fp, total.fn + s.fn
+    lines.append("-" * len(head))
+    lines.append(
+        f"{'all':<26}{total.cases:>6}{total.passed:>6}{total.tp:>5}{total.fp:>5}{total.fn:>5}"
+        f"{total.precision:>11.3f}{total.recall:>8.3f}"
+    )
+    failures = report.failures
+    if failures:
+        lines += ["", f"{len(failures)} failing case(s):"]
+        lines += [describe_failure(r) for r in failures]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    print(format_report(evaluate(load_cases())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
