@@ -118,8 +118,11 @@ def make_records(
 
     out = []
     for i in range(n):
-        parties = []
+        parties: list[dict[str, str]] = []
         for role in ROLES:
+            if role == "end_user" and rnd.random() < 0.5:  # often the consignee itself
+                parties.append({**parties[-1], "role": role})
+                continue
             roll = rnd.random()
             name = (
                 listed_name(rnd, list_names)
