@@ -72,16 +72,26 @@ class Finding:
         The same record screened twice with the same rules yields the same keys,
         which is what lets the store refuse duplicates.
         """
-        parts = (
-            self.kind,
-            self.regime or "",
-            self.rule_id,
-            self.phase or "",
-            self.party.role if self.party else "",
-            self.party.name if self.party else "",
-            self.designated.reference_number if self.designated else "",
+        return hashlib.sha256(self.identity.encode()).hexdigest()[:32]
+
+    @property
+    def identity(self) -> str:
+        """What :attr:`key` hashes: equal identities, equal keys.
+
+        Comparing identities dedupes findings without paying for the hash.
+        """
+        party = self.party
+        return "\x1f".join(
+            (
+                self.kind,
+                self.regime or "",
+                self.rule_id,
+                self.phase or "",
+                party.role if party else "",
+                party.name if party else "",
+                self.designated.reference_number if self.designated else "",
+            )
         )
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -101,21 +101,32 @@ _ITEM_SCOPE_WORDS = {
 }
 
 
-def diversion_indicators(transfer: Transfer, ctx: Context) -> list[Finding]:
+def diversion_indicators(
+    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem] | None = None
+) -> list[Finding]:
     """The diversion indicators of ``transfer``, evaluated at its ``transfer_date``.
 
     Order is fixed: neighbour routes (by neighbour, then regime), consignee vs end
     user, forwarder as end user, vague end user, end-user certificate; parties in
     record order. Findings with the same key are dropped after the first.
+    ``classified`` is ``classify_items(transfer)``, if the caller has it already.
     """
-    classified = classify_items(transfer)
+    if classified is None:
+        classified = classify_items(transfer)
+    end_users = tuple(p for p in transfer.parties if p.role is PartyRole.END_USER)
+    consignees = tuple(p for p in transfer.parties if p.role is PartyRole.CONSIGNEE)
+    # The final destination: the end users; failing that the consignees, who then
+    # stand for the end user.
+    targets = end_users or consignees
     findings = [
         *_neighbour_routes(transfer, ctx, classified),
-        *_consignee_not_end_user(transfer, ctx),
-        *_forwarder_as_end_user(transfer, ctx),
-        *_vague_end_user(transfer, ctx),
+        *_consignee_not_end_user(transfer, ctx, end_users, consignees),
+        *_forwarder_as_end_user(transfer, ctx, targets),
+        *_vague_end_user(transfer, ctx, targets),
         *_end_user_certificate(transfer, ctx, classified),
     ]
+    if len(findings) < 2:
+        return findings
     # Only a party listed twice repeats a finding, and then every field of its key
     # repeats too; comparing these fields is what ``Finding.key`` hashes, minus the hash.
     seen: set[tuple[str | None, str, str | None, PartyRef | None]] = set()
@@ -148,7 +159,7 @@ def _indicator(
         phase=phase.id if phase else None,
         severity=severity,
         summary=summary,
-        citations=tuple(str(c) for c in phase.citations) if phase else (),
+        citations=phase.citation_texts if phase else (),
         party=PartyRef(party.role.value, party.name) if party else None,
         evidence=evidence,
         ruleset_version=ctx.ruleset.version,
@@ -158,35 +169,76 @@ def _indicator(
 
 # --- 1. Neighbour of an embargoed territory -------------------------------------------
 
+
+class _Watched:
+    """A phase that stops goods going *into* a territory, seen from next door.
+
+    Holds what every neighbour finding under the phase repeats, worked out once.
+    """
+
+    def __init__(self, regime: Regime, phase: Phase) -> None:
+        self.phase = phase
+        self.start = phase.start.isoformat()
+        self.end = phase.end.isoformat() if phase.end else None
+        #: The summary from the neighbour onwards.
+        self.tail = (
+            f", a neighbour of {regime.name} under a territory-wide embargo on "
+            f"{_ITEM_SCOPE_WORDS[phase.item_scope]} in force since {self.start} "
+            f"({phase.citation_texts[0]}); check for diversion into {regime.territory}."
+        )
+        self._embargoed: dict[str, bool] = {}  # by item category
+
+    def embargoes(self, category: str) -> bool:
+        hit = self._embargoed.get(category)
+        if hit is None:
+            hit = self._embargoed[category] = _embargoed(self.phase, category)
+        return hit
+
+
+class _Neighbours:
+    """The neighbour table of one ruleset, and the phases it watches per regime."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        table: dict[str, list[Regime]] = {}
+        for regime in sorted(ruleset.regimes.values(), key=lambda r: r.id):
+            if regime.territory is not None:
+                for country in regime.neighbours:
+                    table.setdefault(country, []).append(regime)
+        self.table = {country: tuple(regimes) for country, regimes in table.items()}
+        # Only phases that stop goods going *into* the territory: an export ban alone
+        # (Iran 2007-10) says nothing about goods parked next door. In phase order.
+        self.watched = {
+            regime.id: tuple(_Watched(regime, p) for p in regime.phases if _stops_imports(p))
+            for regimes in self.table.values()
+            for regime in regimes
+        }
+
+    def watched_on(self, regime: Regime, on: date) -> _Watched | None:
+        return next((w for w in self.watched[regime.id] if w.phase.in_force(on)), None)
+
+
+def _stops_imports(phase: Phase) -> bool:
+    return Scope.TERRITORY in phase.scopes and phase.direction in (Direction.INTO, Direction.BOTH)
+
+
 # One entry: a process screens with one active ruleset at a time. Keyed by identity
 # (a Ruleset holds dicts, so it cannot be hashed); holding the ruleset keeps its id
 # from being reused while the entry lives.
-_neighbour_table: tuple[Ruleset, Mapping[str, tuple[Regime, ...]]] | None = None
+_neighbours_cache: _Neighbours | None = None
+
+
+def _neighbours(ruleset: Ruleset) -> _Neighbours:
+    global _neighbours_cache
+    cached = _neighbours_cache
+    if cached is None or cached.ruleset is not ruleset:
+        cached = _neighbours_cache = _Neighbours(ruleset)
+    return cached
 
 
 def neighbour_regimes(ruleset: Ruleset) -> Mapping[str, tuple[Regime, ...]]:
     """Country -> the regimes (in id order) whose embargoed territory it borders."""
-    global _neighbour_table
-    cached = _neighbour_table
-    if cached is not None and cached[0] is ruleset:
-        return cached[1]
-    table: dict[str, list[Regime]] = {}
-    for regime in sorted(ruleset.regimes.values(), key=lambda r: r.id):
-        if regime.territory is not None:
-            for country in regime.neighbours:
-                table.setdefault(country, []).append(regime)
-    frozen = {country: tuple(regimes) for country, regimes in table.items()}
-    _neighbour_table = (ruleset, frozen)
-    return frozen
-
-
-def _territorial_phase(regime: Regime, on: date) -> Phase | None:
-    # Only phases that stop goods going *into* the territory: an export ban alone
-    # (Iran 2007-10) says nothing about goods parked next door.
-    for phase in regime.phases_on(on):
-        if Scope.TERRITORY in phase.scopes and phase.direction in (Direction.INTO, Direction.BOTH):
-            return phase
-    return None
+    return _neighbours(ruleset).table
 
 
 def _embargoed(phase: Phase, category: str) -> bool:
@@ -226,59 +278,61 @@ def _neighbour_touches(
 def _neighbour_routes(
     transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
 ) -> list[Finding]:
-    table = neighbour_regimes(ctx.ruleset)
-    touches = _neighbour_touches(transfer, table)
+    neighbours = _neighbours(ctx.ruleset)
+    touches = _neighbour_touches(transfer, neighbours.table)
+    if not touches:
+        return []
+    route = transfer.route
     findings = []
     for country in sorted(touches):
         ways, parties = touches[country]
-        for regime in table[country]:
+        for regime in neighbours.table[country]:
             # Into the territory itself is screening's (violation) case; out of it is
             # not a diversion towards it.
-            if regime.territory in (transfer.route.destination, transfer.route.origin):
+            if regime.territory in (route.destination, route.origin):
                 continue
-            phase = _territorial_phase(regime, transfer.transfer_date)
-            if phase is None:
+            watched = neighbours.watched_on(regime, transfer.transfer_date)
+            if watched is None:
                 continue
-            covered = [ci for ci in classified if _embargoed(phase, ci.category)]
+            covered = [ci for ci in classified if watched.embargoes(ci.category)]
             if covered:
                 findings.append(
                     _neighbour_finding(
-                        transfer, ctx, regime, phase, country, ways, parties, covered
+                        transfer, ctx, regime, watched, country, ways, parties, covered
                     )
                 )
     return findings
+
+
+_VIA_WORDS = {"destination": "ends in", "transit": "passes through"}
 
 
 def _neighbour_finding(
     transfer: Transfer,
     ctx: Context,
     regime: Regime,
-    phase: Phase,
+    watched: _Watched,
     country: str,
     ways: Sequence[str],
     parties: Sequence[Party],
     covered: Sequence[ClassifiedItem],
 ) -> Finding:
-    how = [{"destination": "ends in", "transit": "passes through"}[w] + f" {country}" for w in ways]
+    how = [f"{_VIA_WORDS[w]} {country}" for w in ways]
     how += [f"names {_role(p)} {p.name!r} in {country}" for p in parties]
-    summary = (
-        f"Transfer {transfer.record_id} of {_describe(covered)} on "
-        f"{transfer.transfer_date.isoformat()} {_and(how)}, a neighbour of "
-        f"{regime.name} under a territory-wide embargo on {_ITEM_SCOPE_WORDS[phase.item_scope]} "
-        f"in force since {phase.start.isoformat()} ({phase.citations[0]}); "
-        f"check for diversion into {regime.territory}."
-    )
+    on = transfer.transfer_date.isoformat()
+    summary = f"Transfer {transfer.record_id} of {_describe(covered)} on {on} {_and(how)}"
+    phase, route = watched.phase, transfer.route
     evidence = {
         "neighbour": country,
         "territory": regime.territory,
         "via": list(ways),
         "parties": [{"role": p.role.value, "name": p.name, "country": p.country} for p in parties],
-        "transfer_date": transfer.transfer_date.isoformat(),
-        "origin": transfer.route.origin,
-        "destination": transfer.route.destination,
-        "transit": list(transfer.route.transit),
-        "phase_start": phase.start.isoformat(),
-        "phase_end": phase.end.isoformat() if phase.end else None,
+        "transfer_date": on,
+        "origin": route.origin,
+        "destination": route.destination,
+        "transit": list(route.transit),
+        "phase_start": watched.start,
+        "phase_end": watched.end,
         "item_scope": phase.item_scope.value,
         "items": _items_evidence(covered),
         "confidence": phase.confidence,
@@ -293,7 +347,7 @@ def _neighbour_finding(
         ctx,
         f"neighbour_route.{country}",
         Severity.MEDIUM,
-        summary,
+        summary + watched.tail,
         evidence,
         regime=regime,
         phase=phase,
@@ -303,39 +357,42 @@ def _neighbour_finding(
 # --- 2-4. Who receives the goods --------------------------------------------------------
 
 
+#: What the receiving-party indicators read from one party name: its compact folded
+#: forms, with and without legal forms ("Acme Ltd" == "ACME Limited"); the forwarding
+#: words in it, sorted; the folded name without a leading "the", as the vague-name
+#: lists hold them. A plain tuple of strings, which the garbage collector stops
+#: tracking: the cache holds one per party name a feed has used.
+_NameFacts = tuple[tuple[str, ...], tuple[str, ...], str]
+
+
 # Party names repeat across records (the same exporters, forwarders, carriers) and
 # within one (each indicator looks at the same parties): fold each name once.
 @lru_cache(maxsize=65536)
-def _tokens(name: str) -> tuple[str, ...]:
-    return tuple(fold(name).split())
+def _facts(name: str) -> _NameFacts:
+    tokens = tuple(fold(name).split())
+    keys = dict.fromkeys(("".join(tokens), "".join(t for t in tokens if t not in LEGAL_FORMS)))
+    keys.pop("", None)
+    forwarding = tuple(sorted(FORWARDING_WORDS.intersection(tokens)))
+    return tuple(keys), forwarding, " ".join(tokens[1:] if tokens[:1] == ("the",) else tokens)
 
 
-@lru_cache(maxsize=65536)
-def _name_keys(name: str) -> frozenset[str]:
-    """Compact folded forms: with and without legal forms ("Acme Ltd" == "ACME Limited")."""
-    tokens = _tokens(name)
-    keys = {"".join(tokens), "".join(t for t in tokens if t not in LEGAL_FORMS)}
-    keys.discard("")
-    return frozenset(keys)
+def _keys(name: str) -> tuple[str, ...]:
+    return _facts(name)[0]
 
 
-def _final_destination(transfer: Transfer) -> tuple[Party, ...]:
-    """The end users; failing that the consignees, who then stand for the end user."""
-    end_users = tuple(p for p in transfer.parties if p.role is PartyRole.END_USER)
-    if end_users:
-        return end_users
-    return tuple(p for p in transfer.parties if p.role is PartyRole.CONSIGNEE)
+def _shares_key(keys: tuple[str, ...], name: str) -> bool:
+    return any(key in keys for key in _keys(name))
 
 
-def _consignee_not_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
-    end_users = [p for p in transfer.parties if p.role is PartyRole.END_USER]
-    consignees = [p for p in transfer.parties if p.role is PartyRole.CONSIGNEE]
+def _consignee_not_end_user(
+    transfer: Transfer, ctx: Context, end_users: Sequence[Party], consignees: Sequence[Party]
+) -> list[Finding]:
     if not end_users or not consignees:
         return []
-    end_user_keys = {key for p in end_users for key in _name_keys(p.name)}
+    end_user_keys = {key for p in end_users for key in _keys(p.name)}
     findings = []
     for consignee in consignees:
-        if _name_keys(consignee.name) & end_user_keys:
+        if not end_user_keys.isdisjoint(_keys(consignee.name)):
             continue
         named = _and(list(dict.fromkeys(f"{p.name!r}{_where(p)}" for p in end_users)))
         # LOW: importers and distributors routinely receive goods for someone else;
@@ -359,13 +416,17 @@ def _consignee_not_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
     return findings
 
 
-def _forwarder_as_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
+def _forwarder_as_end_user(
+    transfer: Transfer, ctx: Context, targets: Sequence[Party]
+) -> list[Finding]:
+    if not targets:
+        return []
     forwarders = [p for p in transfer.parties if p.role in FORWARDING_ROLES]
     findings = []
-    for target in _final_destination(transfer):
-        keys = _name_keys(target.name)
-        same = next((f for f in forwarders if _name_keys(f.name) & keys), None)
-        words = sorted(FORWARDING_WORDS.intersection(_tokens(target.name)))
+    for target in targets:
+        keys, forwarding, _ = _facts(target.name)
+        same = next((f for f in forwarders if _shares_key(keys, f.name)), None)
+        words = list(forwarding)
         if same is not None:
             why = f"is also named as the {_role(same)} ({same.name!r})"
         elif words:
@@ -394,15 +455,13 @@ def _forwarder_as_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
 
 
 def _is_vague(party: Party) -> bool:
-    tokens = _tokens(party.name)
-    name = " ".join(tokens[1:] if tokens[:1] == ("the",) else tokens)
+    name = _facts(party.name)[2]
     return name in VAGUE_NAMES or (party.country is None and name in VAGUE_WITHOUT_COUNTRY)
 
 
-def _vague_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
+def _vague_end_user(transfer: Transfer, ctx: Context, targets: Sequence[Party]) -> list[Finding]:
     # MEDIUM: an end user nobody can identify defeats the end-use check that every
     # exemption and licence rests on (DOMAIN §5: "the government").
-    targets = _final_destination(transfer)
     if not targets:
         return [
             _indicator(
@@ -438,10 +497,13 @@ def _vague_end_user(transfer: Transfer, ctx: Context) -> list[Finding]:
 def _end_user_certificate(
     transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
 ) -> list[Finding]:
+    docs = transfer.documents
+    expiry = docs.end_user_certificate_expiry
+    if docs.end_user_certificate and (expiry is None or expiry >= transfer.transfer_date):
+        return []  # the usual case, whatever the items: a certificate valid on the day
     military = [ci for ci in classified if not item_vocabulary.is_non_lethal(ci.category)]
     if not military:
         return []
-    docs = transfer.documents
     on = transfer.transfer_date.isoformat()
     if not docs.end_user_certificate:
         # LOW: many sources (UN Register, SIPRI, customs data) never carry the
@@ -457,7 +519,6 @@ def _end_user_certificate(
                 {"transfer_date": on, "items": _items_evidence(military)},
             )
         ]
-    expiry = docs.end_user_certificate_expiry
     if expiry is None or expiry >= transfer.transfer_date:
         return []
     # MEDIUM: the record itself says the end-use assurance had lapsed when the goods moved.

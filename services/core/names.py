@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from itertools import chain, pairwise
 from typing import Literal
 
@@ -269,6 +268,8 @@ def _dob_verdict(bd: BirthDate, q: _Query) -> tuple[float, str] | None:
 
 def _dob_feature(party: ListedParty, q: _Query) -> tuple[float, Feature] | None:
     """Best agreement among the listed dates; a contradiction only if none agrees."""
+    if q.dob_year is None:
+        return None  # most queries: no date to compare, so every verdict would be None
     verdicts = [v for v in (_dob_verdict(bd, q) for bd in party.birth_dates) if v]
     if not verdicts:
         return None
@@ -278,6 +279,8 @@ def _dob_feature(party: ListedParty, q: _Query) -> tuple[float, Feature] | None:
 
 def _parse_dob(value: str | None) -> tuple[date | None, int | None]:
     text = (value or "").strip()
+    if not text:
+        return None, None  # most parties carry no date; a raised ValueError costs µs
     try:
         if len(text) == 4 and text.isdigit():
             return None, int(text)
@@ -287,10 +290,12 @@ def _parse_dob(value: str | None) -> tuple[date | None, int | None]:
     return day, day.year
 
 
-@lru_cache(maxsize=131_072)  # a feed's working set of (name, country, date of birth)
-def _query(name: str, country: str | None, dob: str | None) -> _Query:
+def _query(form: NameForm, country: str | None, dob: str | None) -> _Query:
+    # Not cached: (name, country, date) triples rarely repeat, and a large cache
+    # of them makes the garbage collector scan far more objects. The costly
+    # part, the name's form, is cached per name by name_form.
     day, year = _parse_dob(dob)
-    return _Query(name_form(name), country_code(country), day, year)
+    return _Query(form, country_code(country), day, year)
 
 
 # --- the index -----------------------------------------------------------------
@@ -405,7 +410,7 @@ class NameIndex:
     def __init__(self, parties: tuple[ListedParty, ...], entries: tuple[_Entry, ...]) -> None:
         self._parties = parties
         self._entries = entries
-        self._results: dict[tuple[str, float], tuple[tuple[int, float], ...]] = {}
+        self._results: dict[tuple[tuple[str, ...], float], tuple[tuple[int, float], ...]] = {}
         postings: dict[str, list[int]] = {}
         joined: set[str] = set()
         for e_id, entry in enumerate(entries):
@@ -444,20 +449,22 @@ class NameIndex:
         ``YYYY-MM-DD`` or ``YYYY``; both only adjust scores. Never raises on
         arbitrary text: a name without distinctive tokens returns ``[]``.
         """
-        q = _query(name, country, date_of_birth)
-        similar = self._similar(q.form, floor)
+        form = name_form(name)
+        similar = self._similar(form, floor)
         if not similar:
             return []  # most party names: nothing on the list is like them
-        return self._rank(q, similar, limit, floor)
+        return self._rank(_query(form, country, date_of_birth), similar, limit, floor)
 
     def _similar(self, form: NameForm, floor: float) -> tuple[tuple[int, float], ...]:
         """Entries whose name alone could reach ``floor``, with their similarity.
 
-        Depends on the name only, so it is cached per name: country and date of
-        birth, which differ between records naming the same party, are applied
-        afterwards. Most names in a feed match nothing and cache as ``()``.
+        Depends on the name's tokens only, so it is cached per token sequence:
+        spellings that fold to the same tokens ("ACME Ltd", "Acme Limited") share
+        one entry. Country and date of birth, which differ between records naming
+        the same party, are applied afterwards. Most names in a feed match nothing
+        and cache as ``()``.
         """
-        key = (form.folded, floor)
+        key = (form.tokens, floor)
         cached = self._results.get(key)
         if cached is None:
             if len(self._results) >= _RESULT_CACHE:
@@ -492,7 +499,7 @@ class NameIndex:
         floor: float = NEAR_MISS_FLOOR,
     ) -> list[Candidate]:
         """As :meth:`search`, scoring every listed name: the recall baseline."""
-        q = _query(name, country, date_of_birth)
+        q = _query(name_form(name), country, date_of_birth)
         every = range(len(self._entries))
         return self._rank(q, self._score_names(q.form, floor, every), limit, floor)
 

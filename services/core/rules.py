@@ -100,6 +100,11 @@ class Phase:
     otherwise: Procedure | None = None
     confidence: str = "confirmed"
     caveat: str | None = None
+    #: ``str`` of each citation, derived once: every finding under the phase quotes them.
+    citation_texts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "citation_texts", tuple(map(str, self.citations)))
 
     def in_force(self, on: date) -> bool:
         return self.start <= on and (self.end is None or on <= self.end)

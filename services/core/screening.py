@@ -195,7 +195,7 @@ def _territorial(
     base = (
         f"Transfer {transfer.record_id} of {{items}} {way} {regime.territory} on "
         f"{transfer.transfer_date.isoformat()} falls under {scope_words} "
-        f"in force since {phase.start.isoformat()} ({phase.citations[0]})"
+        f"in force since {phase.start.isoformat()} ({phase.citation_texts[0]})"
     )
     rule_id = f"{regime.id}.{scope.value}"
     if uncovered:
@@ -254,9 +254,9 @@ def _procedure_finding(
         tail += f"; verify Committee reference {reference!r}"
     elif procedure not in (None, Procedure.NONE):
         tail += f"; no {PROCEDURE_WORDS[procedure]} is referenced"
-    citations = [str(c) for c in phase.citations]
+    citations = phase.citation_texts
     if exemption is not None:
-        citations += [str(c) for c in exemption.citations if str(c) not in citations]
+        citations += tuple(str(c) for c in exemption.citations if str(c) not in citations)
     evidence = {
         "transfer_date": transfer.transfer_date.isoformat(),
         "origin": transfer.route.origin,
@@ -293,7 +293,7 @@ def _procedure_finding(
         phase=phase.id,
         severity=severity,
         summary=f"{head}; {tail}.",
-        citations=tuple(citations),
+        citations=citations,
         party=PartyRef(end_user.role.value, end_user.name) if end_user else None,
         evidence=evidence,
         ruleset_version=ctx.ruleset.version,
@@ -305,10 +305,16 @@ def _designated(transfer: Transfer, ctx: Context) -> list[Finding]:
     if ctx.designated is None:
         return []
     findings = []
+    # A record often names one party in two roles (consignee and end user): the
+    # search is deterministic, so its answer is reused.
+    searched: dict[tuple[str, str | None, str | None], Sequence[Candidate]] = {}
     for party in transfer.parties:
-        candidates = ctx.designated.search(
-            party.name, country=party.country, date_of_birth=party.date_of_birth, limit=3
-        )
+        query = (party.name, party.country, party.date_of_birth)
+        candidates = searched.get(query)
+        if candidates is None:
+            candidates = searched[query] = ctx.designated.search(
+                party.name, country=party.country, date_of_birth=party.date_of_birth, limit=3
+            )
         for cand in candidates:
             finding = _designated_finding(transfer, party, cand, ctx)
             if finding is not None:
@@ -336,14 +342,15 @@ def _designated_finding(
         text = (
             f"{who} matches designated {listing} (listed "
             f"{_iso(cand.listed_on)}; score {cand.score:.2f}), a receiving party of an arms "
-            f"transfer on {on.isoformat()} under the targeted arms embargo ({phase.citations[0]})"
+            f"transfer on {on.isoformat()} under the targeted arms embargo "
+            f"({phase.citation_texts[0]})"
         )
     elif strong and listed:
         kind, severity, rule = Kind.INDICATOR, Severity.HIGH, "designated.other_role"
         text = (
             f"{who} matches designated {listing} (score {cand.score:.2f}); a listed "
             f"party involved in an arms transfer on {on.isoformat()} should be investigated "
-            f"({phase.citations[0]})"
+            f"({phase.citation_texts[0]})"
         )
     elif strong:
         kind, severity, rule = Kind.INDICATOR, Severity.LOW, "designated.listed_later"
@@ -365,7 +372,7 @@ def _designated_finding(
         phase=phase.id,
         severity=severity,
         summary=text + ".",
-        citations=tuple(str(c) for c in phase.citations),
+        citations=phase.citation_texts,
         party=PartyRef(party.role.value, party.name),
         designated=DesignatedRef(cand.reference_number, cand.name, cand.matched_name, cand.score),
         evidence={
@@ -412,7 +419,7 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
     # Imported here: indicators builds on this module (Context, classify_items).
     from services.core.indicators import diversion_indicators
 
-    findings += diversion_indicators(transfer, ctx)
+    findings += diversion_indicators(transfer, ctx, classified)
     return _dedupe(findings)
 
 
@@ -422,8 +429,8 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     seen: set[str] = set()
     out = []
     for f in findings:
-        key = f.key
-        if key not in seen:
-            seen.add(key)
+        identity = f.identity  # as good as the key for equality, and no hash to compute
+        if identity not in seen:
+            seen.add(identity)
             out.append(f)
     return out
