@@ -100,6 +100,8 @@ GENERIC = _words("""
     southern central africa african arab asia unit branch exchange money credit joint
     venture supporters youth province greater special base land korea korean iraq syria yemen
     pakistan afghanistan libya libyan somalia tunisia indonesia haiti sudan mali congo
+    defence defense interior security police intelligence military armed affairs directorate
+    administration
 """)
 
 
@@ -122,6 +124,14 @@ class NameForm:
     core_total: int  # characters in core tokens
     compact: str  # tokens joined: "Abdul Rahman" and "Abdulrahman" agree here
     core_compact: str
+    #: The letters of the name with its particles ("al", "bin", "de"): "Alshabaab"
+    #: agrees with AL-SHABAAB here, where the particle is a word of its own.
+    letters: str
+    #: Two generic words and nothing else ("Ministry of Defence"): many bodies
+    #: carry such a name, so it is distinctive only together with something
+    #: else about the party (see names.py). Three or more generic words ("Korea
+    #: United Development Bank") make a name of their own.
+    generic: bool = False
 
 
 _BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]")
@@ -155,6 +165,8 @@ def name_form(text: str) -> NameForm:
         core_total=sum(map(len, core_tokens)),
         compact="".join(tokens),
         core_compact="".join(core_tokens),
+        letters="".join(t for t in folded.split() if t not in TITLES and t not in LEGAL_FORMS),
+        generic=len(tokens) == 2 and not any(t not in GENERIC for t in tokens),
     )
 
 

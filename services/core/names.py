@@ -37,7 +37,7 @@ from services.core.name_normalisation import (
 )
 from services.core.sanctions_list import AliasQuality, BirthDate, ListedParty, PartyKind
 
-ALGORITHM_VERSION = "names-1"
+ALGORITHM_VERSION = "names-2"
 DEFAULT_THRESHOLD = 0.88
 NEAR_MISS_FLOOR = 0.75  # scores in [floor, threshold) are near misses
 
@@ -53,10 +53,13 @@ _PRIORITY: dict[MatchedOn, int] = {
 }  # fmt: skip
 WEAK_ALIAS_CAP = 0.85
 COUNTRY_SUPPORT = 0.05
+#: A country corroborates a close name; it cannot make a distant one close.
+COUNTRY_NEEDS = 0.85
 DOB_EXACT, DOB_YEAR, DOB_RANGE, DOB_CONTRADICTION = 0.08, 0.04, 0.03, -0.15
 _MAX_SUPPORT = COUNTRY_SUPPORT + DOB_EXACT
 
 _PAIR_FLOOR = 0.6  # token pairs less alike than this count as unmatched
+_SHORT_TOKEN = 2  # tokens this short pair only with a one-letter variant
 _SUBSET_PAIR = 0.8  # every query token at least this close: the query names a subset
 _LEFT_OUT_WEIGHT = 0.6  # weight of the list name parts such a query leaves out
 _JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agree this well
@@ -123,7 +126,20 @@ _indel = Indel.normalized_similarity
 
 
 def _pair_sim(a: str, b: str) -> float:
-    return 1.0 if a == b else _indel(a, b, score_cutoff=_PAIR_FLOOR)
+    if a == b:
+        return 1.0
+    if not _short_pair_ok(a, b):
+        return 0.0
+    return _indel(a, b, score_cutoff=_PAIR_FLOOR)
+
+
+def _short_pair_ok(a: str, b: str) -> bool:
+    """A token of one or two letters ("Un", "Bo") pairs only with a one-letter variant.
+
+    Indel similarity flatters short tokens: "un" shares 0.67 with "jung", which
+    would make "Kim Jong Un" a match for KIM JUNG JONG.
+    """
+    return min(len(a), len(b)) > _SHORT_TOKEN or abs(len(a) - len(b)) <= 1
 
 
 def _align(
@@ -200,6 +216,11 @@ def name_similarity(
     if not q.core_tokens or not n.core_tokens:
         return 0.0
     sim = _aligned_share(q, n, _align(q.tokens, n.tokens, memo), partial)
+    if sim < 1.0 and (q.letters != q.compact or n.letters != n.compact):
+        # "Alshabaab" / "AL-SHABAAB": a particle written as part of the word.
+        joined = _indel(q.letters, n.letters)
+        if joined >= _JOINED_MIN:
+            sim = max(sim, joined)
     if len(q.tokens) != len(n.tokens) and sim < 1.0:
         # "Abdul Rahman" / "Abdulrahman": the split differs, the letters do not.
         # Only for near-identical letters: shared words in the same order would
@@ -386,7 +407,7 @@ class _Vocabulary:
         close = process.extract(
             token, list(found), scorer=_indel, score_cutoff=_PAIR_FLOOR, limit=None
         )
-        weighted = ((v, s * (len(token) + len(v))) for v, s, _ in close)
+        weighted = ((v, s * (len(token) + len(v))) for v, s, _ in close if _short_pair_ok(token, v))
         return tuple(sorted(weighted, key=lambda n: (n[1], n[0])))
 
     def _by_trigrams(self, token: str) -> list[str]:
@@ -550,7 +571,7 @@ class NameIndex:
             entry = self._entries[e_id]
             if entry.party not in support:
                 support[entry.party] = _support(q, self._parties[entry.party])
-            hit = _Hit(_adjust(sim, entry.matched_on, support[entry.party]), sim, e_id, entry)
+            hit = _Hit(_adjust(q, sim, entry, support[entry.party]), sim, e_id, entry)
             held = best.get(entry.party)
             if held is None or hit.preference > held.preference:
                 best[entry.party] = hit
@@ -563,7 +584,13 @@ class NameIndex:
     def _candidate(self, q: _Query, hit: _Hit, support: _Support) -> Candidate:
         entry, score = hit.entry, hit.score
         party = self._parties[entry.party]
-        features = [_explain_name(q.form, hit), *_explain_kind(entry), *support.features]
+        features = [
+            _explain_name(q.form, hit),
+            *_explain_kind(entry),
+            *support.features(hit.sim * _WEIGHTS[entry.matched_on]),
+        ]
+        if entry.form.generic or q.form.generic:
+            features.append(("generic_name", "supported", _GENERIC_RULE))
         if entry.matched_on == "weak_alias" and score == WEAK_ALIAS_CAP:
             features.append(("weak_alias", f"cap {WEAK_ALIAS_CAP:.2f}", _WEAK_RULE))
         return Candidate(
@@ -579,25 +606,53 @@ class NameIndex:
 
 
 _WEAK_RULE = "a nickname needs an exact match and a matching country or date of birth"
+_GENERIC_RULE = "a name of two generic words counts only with a matching country or date of birth"
 
 
 @dataclass(frozen=True, slots=True)
 class _Support:
     """What the query's country and date of birth say about one party."""
 
-    delta: float
-    positive: bool
-    features: tuple[Feature, ...]
+    country: tuple[float, Feature] | None
+    dob: tuple[float, Feature] | None
+
+    @property
+    def positive(self) -> bool:
+        return any(f is not None and f[0] > 0 for f in (self.country, self.dob))
+
+    def features(self, name_score: float) -> list[Feature]:
+        """The features as applied to a name scoring ``name_score`` before support."""
+        out = []
+        if self.country is not None:
+            feature = self.country[1]
+            if name_score < COUNTRY_NEEDS:
+                feature = (feature[0], "0", f"{feature[2]}; the name is too far for it to count")
+            out.append(feature)
+        if self.dob is not None:
+            out.append(self.dob[1])
+        return out
 
 
 def _support(q: _Query, party: ListedParty) -> _Support:
-    found = [f for f in (_country_feature(party, q.country), _dob_feature(party, q)) if f]
-    deltas = [d for d, _ in found]
-    return _Support(sum(deltas), any(d > 0 for d in deltas), tuple(f for _, f in found))
+    return _Support(_country_feature(party, q.country), _dob_feature(party, q))
 
 
-def _adjust(sim: float, on: MatchedOn, support: _Support) -> float:
-    score = min(1.0, max(0.0, sim * _WEIGHTS[on] + support.delta))
+def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support) -> float:
+    """The candidate score of ``entry`` for a name similarity ``sim``.
+
+    0 when the query or the listed name is two generic words ("Ministry of
+    Defence") and neither country nor date of birth supports the match: such
+    words alone never make one.
+    """
+    if (entry.form.generic or q.form.generic) and not support.positive:
+        return 0.0
+    on = entry.matched_on
+    score = sim * _WEIGHTS[on]
+    if support.country is not None and score >= COUNTRY_NEEDS:
+        score += support.country[0]
+    if support.dob is not None:
+        score += support.dob[0]
+    score = min(1.0, max(0.0, score))
     if on == "weak_alias" and not (sim == 1.0 and support.positive):
         score = min(score, WEAK_ALIAS_CAP)
     return round(score, 6)

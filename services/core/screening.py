@@ -315,6 +315,10 @@ def _designated(transfer: Transfer, ctx: Context) -> list[Finding]:
             candidates = searched[query] = ctx.designated.search(
                 party.name, country=party.country, date_of_birth=party.date_of_birth, limit=3
             )
+        # Candidates come best first: once one is a match, the weaker ones for the
+        # same party are another person's name, not a second risk to look at.
+        if candidates and candidates[0].score >= ctx.threshold:
+            candidates = [c for c in candidates if c.score >= ctx.threshold]
         for cand in candidates:
             finding = _designated_finding(transfer, party, cand, ctx)
             if finding is not None:
