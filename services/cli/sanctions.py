@@ -9,12 +9,15 @@ import httpx
 import orjson
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.cli.common import err, fail, out, session_scope
 from services.core import names
 from services.core.rules import load_directory
+from services.core.sanctions_list import SanctionsList
 from services.core.un_xml import NotAUnListError
 from services.knowledge import shipped_list_path
+from services.stack.embedded import EmbeddedError
 from services.store import rulesets, sanctions
 from services.store.models import SanctionsListVersion
 
@@ -119,6 +122,29 @@ def versions(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(table)
 
 
+def _reference_list(list_file: Path | None) -> SanctionsList:
+    """The file given; else the list the matcher screens with, the newest import.
+
+    Falls back to the shipped list, saying so, when nothing is imported yet or
+    the database cannot be reached: a quick check should still answer.
+    """
+    from services.knowledge import read_list
+
+    if list_file is not None:
+        return read_list(list_file)
+    try:
+        with session_scope() as session:
+            imported = sanctions.load_current(session)
+    except (SQLAlchemyError, EmbeddedError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        err.print(f"[yellow]database not reachable ({reason}); using the shipped list[/yellow]")
+        return read_list(None)
+    if imported is None:
+        err.print("no list imported yet (ewatch sanctions import / sync); using the shipped list")
+        return read_list(None)
+    return imported
+
+
 @app.command("match")
 def match(
     name: Annotated[str, typer.Argument(help="a person's or entity's name, any script")],
@@ -128,7 +154,10 @@ def match(
     list_file: Annotated[
         Path | None,
         typer.Option(
-            "--list", exists=True, dir_okay=False, help="list XML (default: shipped list)"
+            "--list",
+            exists=True,
+            dir_okay=False,
+            help="list XML (default: the list the matcher screens with, the newest import)",
         ),
     ] = None,
     limit: int = 5,
@@ -137,9 +166,7 @@ def match(
     """The best list candidates for NAME, with scores and why."""
     from datetime import date
 
-    from services.knowledge import read_list
-
-    sanctions_list = read_list(list_file)
+    sanctions_list = _reference_list(list_file)
     index = names.NameIndex.build(sanctions_list.parties)
     when = date.fromisoformat(on) if on else None
     candidates = index.search(name, country=country, date_of_birth=date_of_birth, limit=limit)

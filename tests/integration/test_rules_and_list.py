@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 import yaml
 from sqlalchemy.orm import Session
@@ -142,6 +143,19 @@ def test_importing_2024_then_2025_reports_the_haiti_additions(database_url: str)
     assert any(a["name"] == "G9 FAMILY AND ALLIES" for a in viv[0][2])  # type: ignore[union-attr]
     again = ewatch(database_url, "sanctions", "import", str(CLEAN))
     assert "already imported" in again.stderr
+    # A quick check matches against the list the matcher screens with: the newest import.
+    check = ewatch(database_url, "sanctions", "match", "Viv Ansanm", "--json")
+    assert check.returncode == 0, check.stderr
+    assert orjson.loads(check.stdout.splitlines()[0])["reference_number"] == "HTe.002"
+    assert "list 2025-08-16" in check.stderr
+
+
+def test_match_without_an_imported_list_says_it_uses_the_shipped_one(database_url: str) -> None:
+    check = ewatch(database_url, "sanctions", "match", "Jimmy Cherizier", "--json")
+    assert check.returncode == 0, check.stderr
+    assert "no list imported yet" in check.stderr
+    assert "list 2024-09-26" in check.stderr
+    assert orjson.loads(check.stdout.splitlines()[0])["reference_number"] == "HTi.001"
 
 
 @pytest.mark.parametrize(

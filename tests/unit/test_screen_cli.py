@@ -88,7 +88,10 @@ def test_bad_input_and_bad_list_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_sanctions_match_prints_json_candidates() -> None:
-    result = ewatch("sanctions", "match", "CHERIZIER, Jimmy", "--country", "HT", "--json")
+    shipped = str(ROOT / "data" / "un-consolidated-2024-09-26.xml")
+    result = ewatch(
+        "sanctions", "match", "CHERIZIER, Jimmy", "--country", "HT", "--json", "--list", shipped
+    )
     assert result.returncode == 0, result.stderr
     best = orjson.loads(result.stdout.splitlines()[0])
     assert best["reference_number"] == "HTi.001"
