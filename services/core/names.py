@@ -380,21 +380,13 @@ class _Vocabulary:
         self._phonetic = _invert((k, t) for k, t in keys if k)
         self._deletions = _invert((d, t) for t in self._tokens for d in deletions(t))
         self._trigrams = _invert((f"{g}{len(t)}", t) for t in vocab for g in trigrams(t))
-        self._cache: dict[tuple[str, bool], tuple[tuple[str, float], ...]] = {}
 
     def neighbours(self, token: str, *, wide: bool = True) -> tuple[tuple[str, float], ...]:
         """Listed tokens the scorer would pair with ``token``, lowest weight first.
 
         Weight: the pair's aligned characters, as the score's numerator counts them.
+        Not cached here: :meth:`NameIndex._reached` caches what it makes of them.
         """
-        cached = self._cache.get((token, wide))
-        if cached is None:
-            if len(self._cache) >= _NEIGHBOUR_CACHE:
-                self._cache.clear()  # crude bound; the working set refills quickly
-            cached = self._cache[token, wide] = self._find(token, wide)
-        return cached
-
-    def _find(self, token: str, wide: bool) -> tuple[tuple[str, float], ...]:
         found = set(self._deletions.get(token, ()))
         for variant in deletions(token) | {token}:
             found.update(self._deletions.get(variant, ()))
@@ -432,6 +424,7 @@ class NameIndex:
         self._parties = parties
         self._entries = entries
         self._results: dict[tuple[tuple[str, ...], float], tuple[tuple[int, float], ...]] = {}
+        self._reach: dict[tuple[str, bool], dict[int, float]] = {}
         postings: dict[str, list[int]] = {}
         joined: set[str] = set()
         for e_id, entry in enumerate(entries):
@@ -536,14 +529,11 @@ class NameIndex:
         """
         aligned: dict[int, float] = {}
         for token, wide in _lookup_tokens(q):
-            best: dict[int, float] = {}
-            # Ascending, so each entry keeps its closest link to this token.
-            for neighbour, weight in self._vocabulary.neighbours(token, wide=wide):
-                best.update(dict.fromkeys(self._postings[neighbour], weight))
+            reached = self._reached(token, wide)
             if not aligned:
-                aligned = best
+                aligned = dict(reached)  # a copy: the cached dict is never changed
                 continue
-            for e_id, weight in best.items():
+            for e_id, weight in reached.items():
                 aligned[e_id] = aligned.get(e_id, 0.0) + weight
         size, lengths, weights = q.core_total, self._core_lengths, self._weights
         # The estimate can fall short of the score (pairs no key reached, the
@@ -558,6 +548,24 @@ class NameIndex:
         if len(ranked) > _CANDIDATE_CAP:
             ranked = heapq.nlargest(_CANDIDATE_CAP, ranked)
         return [-e for _, e in ranked]
+
+    def _reached(self, token: str, wide: bool) -> dict[int, float]:
+        """Entries that a query token reaches, each with the weight of its closest link.
+
+        Cached per token: the names of a feed share their words far more often
+        than whole names, so most tokens of a new name have been looked up before.
+        """
+        key = (token, wide)
+        reached = self._reach.get(key)
+        if reached is None:
+            reached = {}
+            # Ascending, so each entry keeps its closest link to this token.
+            for neighbour, weight in self._vocabulary.neighbours(token, wide=wide):
+                reached.update(dict.fromkeys(self._postings[neighbour], weight))
+            if len(self._reach) >= _NEIGHBOUR_CACHE:
+                self._reach.clear()  # crude bound; the working set refills quickly
+            self._reach[key] = reached
+        return reached
 
     # scoring
 
