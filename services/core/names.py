@@ -575,8 +575,11 @@ class NameIndex:
         """Apply country and date of birth; keep each party's best, at or above ``floor``."""
         best: dict[int, _Hit] = {}  # by party
         support: dict[int, _Support] = {}
+        ceiling = _ceiling(q)
         for e_id, sim in similar:
             entry = self._entries[e_id]
+            if _adjust(q, sim, entry, ceiling) < floor:
+                continue  # not even a matching country and date of birth would lift it
             if entry.party not in support:
                 support[entry.party] = _support(q, self._parties[entry.party])
             hit = _Hit(_adjust(q, sim, entry, support[entry.party]), sim, e_id, entry)
@@ -643,6 +646,21 @@ class _Support:
 
 def _support(q: _Query, party: ListedParty) -> _Support:
     return _Support(_country_feature(party, q.country), _dob_feature(party, q))
+
+
+_CEILING: Feature = ("ceiling", "", "the most a country or date of birth can add")
+
+
+def _ceiling(q: _Query) -> _Support:
+    """What the query's country and date of birth would add at best: both matching.
+
+    :func:`_adjust` never scores an entry higher with less support, so an entry
+    below the floor with this support is below it with the party's real one.
+    """
+    return _Support(
+        (COUNTRY_SUPPORT, _CEILING) if q.country is not None else None,
+        (DOB_EXACT, _CEILING) if q.dob_year is not None else None,
+    )
 
 
 def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support) -> float:
