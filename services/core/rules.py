@@ -229,12 +229,24 @@ def validate_documents(documents: Mapping[str, Mapping[str, Any]]) -> None:
 
 
 def _phase_overlaps(doc: Mapping[str, Any]) -> list[str]:
-    phases = sorted(doc.get("phases", ()), key=lambda p: str(p.get("start")))
+    """Phases of one scope that are in force at the same time.
+
+    One phase governs a scope on any date; phases of different scopes may run
+    side by side (Haiti's targeted embargo beside its territorial phases).
+    """
     out = []
-    for before, after in itertools.pairwise(phases):
-        end = before.get("end")
-        if end is None or str(end) >= str(after.get("start")):
-            out.append(f"phase {before.get('id')} overlaps phase {after.get('id')}")
+    scopes = sorted({s for p in doc.get("phases", ()) for s in p.get("scope", ())})
+    for scope in scopes:
+        phases = sorted(
+            (p for p in doc.get("phases", ()) if scope in p.get("scope", ())),
+            key=lambda p: str(p.get("start")),
+        )
+        for before, after in itertools.pairwise(phases):
+            end = before.get("end")
+            if end is None or str(end) >= str(after.get("start")):
+                message = f"phase {before.get('id')} overlaps phase {after.get('id')} ({scope})"
+                if message not in out:
+                    out.append(message)
     return out
 
 
