@@ -56,7 +56,7 @@ def test_an_explicit_category_wins_over_codes() -> None:
         ("930591", "parts_components"),
         ("93063010", "ammunition.small_arms"),
         ("930621", "ammunition.small_arms"),
-        ("930690", "ammunition.other"),
+        ("930690", "ammunition.light_weapons"),
         ("9307", "other_military"),
         ("871000", "unroca.II"),
         ("89061000", "unroca.VI"),
@@ -69,9 +69,9 @@ def test_hs_codes_match_their_longest_listed_prefix(hs_code: str, category: str)
 
 
 def test_a_six_digit_split_beats_its_four_digit_heading() -> None:
-    # 9306 alone is read as cartridges; 9306.90 is bombs, grenades and missiles.
+    # 9306 alone is read as cartridges; 9306.90 (bombs, grenades) as light-weapons ammunition.
     assert items.classify(None, "9306", None).category == "ammunition.small_arms"
-    assert items.classify(None, "930690", None).category == "ammunition.other"
+    assert items.classify(None, "930690", None).category == "ammunition.light_weapons"
 
 
 def test_ambiguous_hs_codes_carry_a_note() -> None:
