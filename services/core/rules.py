@@ -106,6 +106,11 @@ class Phase:
     def __post_init__(self) -> None:
         object.__setattr__(self, "citation_texts", tuple(map(str, self.citations)))
 
+    @property
+    def disputed(self) -> bool:
+        """Whether the measure's validity itself is contested, not only its reading."""
+        return self.confidence == "disputed"
+
     def in_force(self, on: date) -> bool:
         return self.start <= on and (self.end is None or on <= self.end)
 

@@ -292,7 +292,7 @@ def _procedure_finding(
         rule_id=rule_id,
         phase=phase.id,
         severity=severity,
-        summary=f"{head}; {tail}.",
+        summary=f"{head}; {tail}{_dispute_words(phase)}.",
         citations=citations,
         party=PartyRef(end_user.role.value, end_user.name) if end_user else None,
         evidence=evidence,
@@ -337,11 +337,22 @@ def _designated_finding(
     listed = cand.listed_on is None or cand.listed_on <= on
     strong = cand.score >= ctx.threshold
     receiving = party.role in RECEIVING_ROLES
-    who = f"{party.role.value.replace('_', ' ')} {party.name!r}"
+    who = f"{party.role.value.replace('_', ' ').capitalize()} {party.name!r}"
     listing = f"{cand.reference_number} {cand.name}"
+    reference = transfer.documents.committee_reference
     if phase is None:
-        return None
-    if strong and listed and receiving:
+        if not (strong and listed):
+            return None
+        # Listed under a regime whose arms embargo does not (or not then) reach its
+        # designated persons: no violation, but not a party to let pass unseen either.
+        kind, severity, rule = Kind.INDICATOR, Severity.MEDIUM, "designated.listed_party"
+        text = (
+            f"{who} matches {listing} (score {cand.score:.2f}), listed under the "
+            f"{regime.name} sanctions; no arms embargo on that regime's designated persons was "
+            f"in force on {on.isoformat()}, but a listed party in an arms transfer should be "
+            "investigated"
+        )
+    elif strong and listed and receiving:
         kind, severity, rule = Kind.VIOLATION, Severity.HIGH, "designated.receiving"
         text = (
             f"{who} matches designated {listing} (listed "
@@ -349,6 +360,15 @@ def _designated_finding(
             f"transfer on {on.isoformat()} under the targeted arms embargo "
             f"({phase.citation_texts[0]})"
         )
+        procedure = phase.otherwise
+        if procedure not in (None, Procedure.NONE) and reference:
+            # The Committee may exempt a supply case by case (Yemen): a cited decision
+            # is for a reviewer to check, not a violation to assert.
+            kind, severity = Kind.INDICATOR, Severity.MEDIUM
+            text += f"; verify Committee reference {reference!r}"
+        elif procedure not in (None, Procedure.NONE):
+            text += f"; no {PROCEDURE_WORDS[procedure]} is referenced"
+        text += _dispute_words(phase)
     elif strong and listed:
         kind, severity, rule = Kind.INDICATOR, Severity.HIGH, "designated.other_role"
         text = (
@@ -373,10 +393,10 @@ def _designated_finding(
         kind=kind,
         regime=regime.id,
         rule_id=f"{regime.id}.{rule}",
-        phase=phase.id,
+        phase=phase.id if phase else None,
         severity=severity,
         summary=text + ".",
-        citations=phase.citation_texts,
+        citations=phase.citation_texts if phase else (),
         party=PartyRef(party.role.value, party.name),
         designated=DesignatedRef(cand.reference_number, cand.name, cand.matched_name, cand.score),
         evidence={
@@ -386,11 +406,17 @@ def _designated_finding(
             "transfer_date": on.isoformat(),
             "threshold": ctx.threshold,
             "algorithm": ctx.algorithm,
-            "confidence": phase.confidence,
+            "committee_reference": reference,
+            "confidence": phase.confidence if phase else None,
         },
         ruleset_version=ctx.ruleset.version,
         list_version=ctx.list_version,
     )
+
+
+def _dispute_words(phase: Phase) -> str:
+    """What a summary must say of a measure whose validity is contested (Iran's snapback)."""
+    return "; the measure is legally disputed (see the caveat)" if phase.disputed else ""
 
 
 def _iso(d: date | None) -> str:

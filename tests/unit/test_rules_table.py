@@ -137,7 +137,8 @@ def test_iran_snapback_both_ways_unconfirmed_and_disputed() -> None:
     snapback = phase_on("IR", "2025-10-01")
     assert snapback.start == date(2025, 9, 27)
     assert snapback.direction is Direction.BOTH
-    assert snapback.confidence == "unconfirmed"
+    assert snapback.confidence == "disputed"
+    assert snapback.disputed
     assert snapback.caveat is not None
     assert "DISPUTED" in snapback.caveat.upper()
     assert regime("IR").phases_on(date(2023, 1, 1)) == ()
@@ -145,7 +146,8 @@ def test_iran_snapback_both_ways_unconfirmed_and_disputed() -> None:
 
 @pytest.mark.parametrize("rid", ["IR", "IQ", "KP"])
 def test_regimes_marked_unconfirmed_in_domain_md_are_unconfirmed(rid: str) -> None:
-    assert {p.confidence for p in regime(rid).phases} == {"unconfirmed"}
+    # Iran's snapback is more than unconfirmed: its validity is disputed.
+    assert {p.confidence for p in regime(rid).phases} - {"disputed"} == {"unconfirmed"}
 
 
 def test_libya_government_exemptions_are_unconfirmed() -> None:

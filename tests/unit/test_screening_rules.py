@@ -1,0 +1,88 @@
+"""Screening outcomes beyond the Haiti timeline: assistance, HS codes, Committee references,
+listed parties of regimes without a targeted arms embargo, disputed measures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.core.findings import Finding, Kind
+from services.core.screening import screen
+from services.core.transfers import parse_transfer
+from services.knowledge import context_from_files
+from tests.records import end_user, record
+
+CTX = context_from_files(None, None)  # the shipped rules and list
+
+
+def findings(rec: dict[str, Any]) -> list[Finding]:
+    return screen(parse_transfer(rec), CTX)
+
+
+def rules_of(rec: dict[str, Any], kind: Kind) -> list[str]:
+    return [f.rule_id for f in findings(rec) if f.kind is kind]
+
+
+def test_technical_assistance_is_outside_haitis_salw_phase_but_inside_2752() -> None:
+    training = [{"category": "technical_assistance", "description": "firearms training"}]
+    assert rules_of(record(transfer_date="2023-11-15", items=training), Kind.VIOLATION) == []
+    assert rules_of(record(transfer_date="2024-11-20", items=training), Kind.VIOLATION) == [
+        "HT.territory"
+    ]
+
+
+def test_grenades_declared_by_hs_code_only_fall_under_haitis_salw_phase() -> None:
+    grenades = [{"hs_code": "930690", "description": "hand grenades", "quantity": 50}]
+    assert rules_of(record(transfer_date="2023-11-15", items=grenades), Kind.VIOLATION) == [
+        "HT.territory"
+    ]
+
+
+def houthi_supply(**documents: str) -> dict[str, Any]:
+    rec = record(
+        transfer_date="2024-03-01",
+        route={"origin": "IR", "destination": "YE"},
+        documents=documents,
+    )
+    return end_user(rec, name="Ansar Allah", country="YE", type="armed_group")
+
+
+def test_a_designated_receiver_with_a_committee_reference_is_for_review_not_a_violation() -> None:
+    (without,) = [f for f in findings(houthi_supply()) if f.rule_id == "YE.designated.receiving"]
+    assert without.kind is Kind.VIOLATION
+    assert "no prior approval by the Committee is referenced" in without.summary
+    (cited,) = [
+        f
+        for f in findings(houthi_supply(committee_reference="2140/EX/2024/1"))
+        if f.rule_id == "YE.designated.receiving"
+    ]
+    assert cited.kind is Kind.INDICATOR
+    assert "verify Committee reference '2140/EX/2024/1'" in cited.summary
+    assert cited.evidence["committee_reference"] == "2140/EX/2024/1"
+
+
+def test_a_listed_party_of_a_regime_without_a_targeted_arms_embargo_is_an_indicator() -> None:
+    rec = record(transfer_date="2024-05-01", route={"origin": "UG", "destination": "KE"})
+    rec["parties"].append(
+        {"role": "broker", "name": "Gabriel Jok Riak Makol", "country": "SS", "type": "individual"}
+    )
+    (listed,) = [f for f in findings(rec) if f.designated is not None]
+    assert (listed.kind, listed.rule_id) == (Kind.INDICATOR, "SS.designated.listed_party")
+    assert listed.designated.reference_number == "SSi.001"
+    assert listed.summary.startswith("Broker 'Gabriel Jok Riak Makol' matches SSi.001")
+
+
+def test_designated_summaries_start_with_a_capital() -> None:
+    rec = end_user(record(), name="Jimmy Cherizier", country="HT", type="individual")
+    (match,) = [f for f in findings(rec) if f.rule_id == "HT.designated.receiving"]
+    assert match.summary.startswith("End user 'Jimmy Cherizier' matches designated HTi.001")
+    assert match.phase == "HT-2653-targeted"
+    assert "S/RES/2653 (2022), paras 11, 12" in match.citations[0]
+
+
+def test_a_violation_under_irans_snapback_says_the_measure_is_disputed() -> None:
+    rec = record(transfer_date="2025-10-01", route={"origin": "RU", "destination": "IR"})
+    rec = end_user(rec, country="IR")
+    rifles = [{"category": "small_arms.assault_rifle", "description": "rifles", "quantity": 10}]
+    (violation,) = [f for f in findings({**rec, "items": rifles}) if f.kind is Kind.VIOLATION]
+    assert violation.phase == "IR-snapback-2025"
+    assert "the measure is legally disputed" in violation.summary
