@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.cli.common import err, fail, out, session_scope
 from services.core import names
+from services.core.name_normalisation import country_code
 from services.core.rules import load_directory
 from services.core.sanctions_list import SanctionsList
 from services.core.un_xml import NotAUnListError
@@ -166,9 +167,16 @@ def match(
     """The best list candidates for NAME, with scores and why."""
     from datetime import date
 
+    try:
+        when = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise fail(f"--date {on!r} is not a date (YYYY-MM-DD)", code=2) from None
+    if country is not None and country_code(country) is None:
+        raise fail(
+            f"--country {country!r} is neither an ISO alpha-2 code nor a country name", code=2
+        )
     sanctions_list = _reference_list(list_file)
     index = names.NameIndex.build(sanctions_list.parties)
-    when = date.fromisoformat(on) if on else None
     candidates = index.search(name, country=country, date_of_birth=date_of_birth, limit=limit)
     for c in candidates:
         listed = c.listed_on is None or when is None or c.listed_on <= when

@@ -97,3 +97,19 @@ def test_sanctions_match_prints_json_candidates() -> None:
     assert best["reference_number"] == "HTi.001"
     assert best["score"] >= 0.88
     assert {"reference_number", "name", "matched_name", "score"} <= best.keys()
+
+
+def test_sanctions_match_refuses_a_bad_date_or_country() -> None:
+    shipped = str(ROOT / "data" / "un-consolidated-2024-09-26.xml")
+    bad_date = ewatch("sanctions", "match", "Jimmy Cherizier", "--date", "2024-13-01")
+    assert bad_date.returncode == 2
+    assert "not a date" in bad_date.stderr
+    assert "Traceback" not in bad_date.stderr
+    bad_country = ewatch("sanctions", "match", "Jimmy Cherizier", "--country", "Haitii")
+    assert bad_country.returncode == 2
+    assert "'Haitii' is neither" in bad_country.stderr
+    by_name = ewatch(
+        "sanctions", "match", "Jimmy Cherizier", "--country", "Haiti", "--list", shipped
+    )
+    assert by_name.returncode == 0, by_name.stderr
+    assert "HT matches nationality Haiti" in by_name.stdout
