@@ -26,7 +26,7 @@ import random
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,10 +172,17 @@ class BruteForce:
         *,
         country: str | None = None,
         date_of_birth: str | None = None,
+        identifiers: Iterable[str] = (),
+        party_type: str | None = None,
         limit: int = 5,
     ) -> Any:
         return self.index.brute_force_search(
-            name, country=country, date_of_birth=date_of_birth, limit=limit
+            name,
+            country=country,
+            date_of_birth=date_of_birth,
+            identifiers=identifiers,
+            party_type=party_type,
+            limit=limit,
         )
 
 

@@ -127,11 +127,15 @@ class NameForm:
     #: The letters of the name with its particles ("al", "bin", "de"): "Alshabaab"
     #: agrees with AL-SHABAAB here, where the particle is a word of its own.
     letters: str
-    #: Two generic words and nothing else ("Ministry of Defence"): many bodies
-    #: carry such a name, so it is distinctive only together with something
-    #: else about the party (see names.py). Three or more generic words ("Korea
-    #: United Development Bank") make a name of their own.
+    #: Generic words and nothing else ("Ministry of National Defence"): many
+    #: bodies carry such a name, so it is distinctive only together with
+    #: something else about the party (see names.py).
     generic: bool = False
+
+    @property
+    def short(self) -> bool:
+        """One word of at most four letters: an acronym ("RGB") or a short word ("Tek")."""
+        return len(self.tokens) == 1 and len(self.tokens[0]) <= 4
 
 
 _BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]")
@@ -166,7 +170,7 @@ def name_form(text: str) -> NameForm:
         compact="".join(tokens),
         core_compact="".join(core_tokens),
         letters="".join(t for t in folded.split() if t not in TITLES and t not in LEGAL_FORMS),
-        generic=len(tokens) == 2 and not any(t not in GENERIC for t in tokens),
+        generic=len(tokens) >= 2 and all(t in GENERIC for t in tokens),
     )
 
 

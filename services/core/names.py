@@ -15,6 +15,7 @@ name was flagged.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -37,7 +38,7 @@ from services.core.name_normalisation import (
 )
 from services.core.sanctions_list import AliasQuality, BirthDate, ListedParty, PartyKind
 
-ALGORITHM_VERSION = "names-2"
+ALGORITHM_VERSION = "names-3"
 DEFAULT_THRESHOLD = 0.88
 NEAR_MISS_FLOOR = 0.75  # scores in [floor, threshold) are near misses
 
@@ -53,6 +54,8 @@ _PRIORITY: dict[MatchedOn, int] = {
 }  # fmt: skip
 WEAK_ALIAS_CAP = 0.85
 COUNTRY_SUPPORT = 0.05
+#: An identity document number the list gives for the party.
+IDENTIFIER_SUPPORT = 0.10
 #: A country corroborates a close name; it cannot make a distant one close.
 COUNTRY_NEEDS = 0.85
 DOB_EXACT, DOB_YEAR, DOB_RANGE, DOB_CONTRADICTION = 0.08, 0.04, 0.03, -0.15
@@ -95,6 +98,12 @@ class _Entry:
     matched_on: MatchedOn
     person: bool  # an individual's name parts may be left out of a query
 
+    @property
+    def thin(self) -> bool:
+        """One short word ("RGB", "Tek"), or an individual's single name ("Wali Mohammad"
+        is "mohammad" once the title goes): many others carry it."""
+        return self.form.short or (self.person and len(self.form.tokens) == 1)
+
 
 @dataclass(frozen=True, slots=True)
 class _Hit:
@@ -117,6 +126,8 @@ class _Query:
     country: str | None
     dob: date | None
     dob_year: int | None
+    identifiers: frozenset[str] = frozenset()  # folded: letters and digits, upper case
+    armed_group: bool = False  # the record says the party is an armed group
 
 
 # --- scoring -------------------------------------------------------------------
@@ -248,6 +259,13 @@ def _similarity_bound(q: NameForm, entry: _Entry) -> float:
 
 
 def _country_feature(party: ListedParty, code: str | None) -> tuple[float, Feature] | None:
+    """A listed country that is ``code`` supports; one that is not only informs.
+
+    A designated party is one wherever it is (a Haitian gang leader receiving
+    arms in the Dominican Republic), so another country costs nothing: the
+    feature shows it to the reviewer. It does decide for a name of generic words
+    only (see :func:`_adjust`).
+    """
     if code is None:
         return None
     places = (
@@ -259,6 +277,26 @@ def _country_feature(party: ListedParty, code: str | None) -> tuple[float, Featu
         if country_code(listed) == code:
             detail = f"{code} matches {where} {listed}"
             return COUNTRY_SUPPORT, ("country", f"+{COUNTRY_SUPPORT:.2f}", detail)
+    known = sorted({c for _, listed in places if (c := country_code(listed))})
+    if not known:
+        return None
+    detail = f"{code} is none of the listed countries {', '.join(known)}"
+    return 0.0, ("country", "0", detail)
+
+
+def fold_identifier(value: str) -> str:
+    """A document number as compared: letters and digits only, upper case."""
+    return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
+def _identifier_feature(party: ListedParty, q: _Query) -> tuple[float, Feature] | None:
+    if not q.identifiers:
+        return None
+    for doc in party.documents:
+        if doc.number and fold_identifier(doc.number) in q.identifiers:
+            kind = doc.type or "document"
+            detail = f"{doc.number} matches listed {kind} {doc.number}"
+            return IDENTIFIER_SUPPORT, ("identifier", f"+{IDENTIFIER_SUPPORT:.2f}", detail)
     return None
 
 
@@ -311,12 +349,19 @@ def _parse_dob(value: str | None) -> tuple[date | None, int | None]:
     return day, day.year
 
 
-def _query(form: NameForm, country: str | None, dob: str | None) -> _Query:
+def _query(
+    form: NameForm,
+    country: str | None,
+    dob: str | None,
+    identifiers: Iterable[str] = (),
+    party_type: str | None = None,
+) -> _Query:
     # Not cached: (name, country, date) triples rarely repeat, and a large cache
     # of them makes the garbage collector scan far more objects. The costly
     # part, the name's form, is cached per name by name_form.
     day, year = _parse_dob(dob)
-    return _Query(form, country_code(country), day, year)
+    folded = frozenset(f for i in identifiers if (f := fold_identifier(i)))
+    return _Query(form, country_code(country), day, year, folded, party_type == "armed_group")
 
 
 # --- the index -----------------------------------------------------------------
@@ -438,6 +483,11 @@ class NameIndex:
         # A listed token that is also some name's two parts joined keeps its keys.
         singles = {t for e in entries for t in e.form.core_tokens}
         self._vocabulary = _Vocabulary(singles, typo_only=joined - singles)
+        # The fallback: every name's letters, by length (see _letters_alike).
+        by_length = sorted((len(e.form.letters), e.form.letters, i) for i, e in enumerate(entries))
+        self._letter_lengths = [n for n, _, _ in by_length]
+        self._letters = [text for _, text, _ in by_length]
+        self._letter_ids = [i for _, _, i in by_length]
 
     @classmethod
     def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
@@ -454,20 +504,25 @@ class NameIndex:
         *,
         country: str | None = None,
         date_of_birth: str | None = None,
+        identifiers: Iterable[str] = (),
+        party_type: str | None = None,
         limit: int = 5,
         floor: float = NEAR_MISS_FLOOR,
     ) -> list[Candidate]:
         """Best-scoring parties for ``name``, score descending, at most ``limit``.
 
         ``country`` is an ISO alpha-2 code (or a country name), ``date_of_birth``
-        ``YYYY-MM-DD`` or ``YYYY``; both only adjust scores. Never raises on
-        arbitrary text: a name without distinctive tokens returns ``[]``.
+        ``YYYY-MM-DD`` or ``YYYY``, ``identifiers`` document numbers (passport,
+        registration), ``party_type`` the record's party type ("armed_group"
+        supports a listed entity's acronym); they only adjust scores. Never
+        raises on arbitrary text: a name without distinctive tokens returns ``[]``.
         """
         form = name_form(name)
         similar = self._similar(form, floor)
         if not similar:
             return []  # most party names: nothing on the list is like them
-        return self._rank(_query(form, country, date_of_birth), similar, limit, floor)
+        q = _query(form, country, date_of_birth, identifiers, party_type)
+        return self._rank(q, similar, limit, floor)
 
     def _similar(self, form: NameForm, floor: float) -> tuple[tuple[int, float], ...]:
         """Entries whose name alone could reach ``floor``, with their similarity.
@@ -483,10 +538,38 @@ class NameIndex:
         if cached is None:
             if len(self._results) >= _RESULT_CACHE:
                 self._results.clear()  # crude bound; a feed's working set refills it quickly
+            retrieved = self._retrieve(form, floor)
+            seen = set(retrieved)
+            fallback = [e for e in self._letters_alike(form) if e not in seen]
             cached = self._results[key] = tuple(
-                self._score_names(form, floor, self._retrieve(form, floor))
+                self._score_names(form, floor, retrieved + fallback)
             )
         return cached
+
+    def _letters_alike(self, form: NameForm) -> list[int]:
+        """Entries whose letters, spaces and particles aside, are near-identical to the query's.
+
+        The recall-safe fallback: tokens can fail to meet where the letters do
+        ("Sapporters of eslamic Law" for SUPPORTERS OF ISLAMIC LAW, whose words
+        are generic and so have no keys), and the scorer counts such letters
+        (see :func:`name_similarity`). Scans only names of compatible length, in
+        rapidfuzz's compiled loop: tens of microseconds, once per new name.
+        """
+        size = len(form.letters)
+        if not size:
+            return []
+        # Indel similarity >= m needs the shorter string to be >= m / (2 - m) of the longer.
+        ratio = _JOINED_MIN / (2 - _JOINED_MIN)
+        lo = bisect.bisect_left(self._letter_lengths, size * ratio)
+        hi = bisect.bisect_right(self._letter_lengths, size / ratio)
+        found = process.extract(
+            form.letters,
+            self._letters[lo:hi],
+            scorer=_indel,
+            score_cutoff=_JOINED_MIN,
+            limit=None,
+        )
+        return [self._letter_ids[lo + i] for _, _, i in found]
 
     def _score_names(
         self, form: NameForm, floor: float, entry_ids: Iterable[int]
@@ -509,11 +592,13 @@ class NameIndex:
         *,
         country: str | None = None,
         date_of_birth: str | None = None,
+        identifiers: Iterable[str] = (),
+        party_type: str | None = None,
         limit: int = 5,
         floor: float = NEAR_MISS_FLOOR,
     ) -> list[Candidate]:
         """As :meth:`search`, scoring every listed name: the recall baseline."""
-        q = _query(name_form(name), country, date_of_birth)
+        q = _query(name_form(name), country, date_of_birth, identifiers, party_type)
         every = range(len(self._entries))
         return self._rank(q, self._score_names(q.form, floor, every), limit, floor)
 
@@ -600,10 +685,14 @@ class NameIndex:
             *_explain_kind(entry),
             *support.features(hit.sim * _WEIGHTS[entry.matched_on]),
         ]
+        capped = score == WEAK_ALIAS_CAP
         if entry.form.generic or q.form.generic:
-            features.append(("generic_name", "supported", _GENERIC_RULE))
-        if entry.matched_on == "weak_alias" and score == WEAK_ALIAS_CAP:
+            effect = f"cap {WEAK_ALIAS_CAP:.2f}" if capped else "supported"
+            features.append(("generic_name", effect, _GENERIC_RULE))
+        elif capped and entry.matched_on == "weak_alias":
             features.append(("weak_alias", f"cap {WEAK_ALIAS_CAP:.2f}", _WEAK_RULE))
+        elif capped and (entry.thin or q.form.short):
+            features.append(("thin_name", f"cap {WEAK_ALIAS_CAP:.2f}", _THIN_RULE))
         return Candidate(
             reference_number=party.reference_number,
             name=party.name,
@@ -616,36 +705,72 @@ class NameIndex:
         )
 
 
-_WEAK_RULE = "a nickname needs an exact match and a matching country or date of birth"
-_GENERIC_RULE = "a name of two generic words counts only with a matching country or date of birth"
+_WEAK_RULE = "a nickname needs an exact match and a matching date of birth or document"
+_GENERIC_RULE = "a name of generic words only counts with a matching country or date of birth"
+_THIN_RULE = "a single short word or single name needs a matching country or date of birth"
 
 
 @dataclass(frozen=True, slots=True)
 class _Support:
-    """What the query's country and date of birth say about one party."""
+    """What the query's country, date of birth and identifiers say about one party."""
 
     country: tuple[float, Feature] | None
     dob: tuple[float, Feature] | None
+    identifier: tuple[float, Feature] | None = None
+    kind: Feature | None = None  # an armed group, as the listed entity is; adds nothing
 
     @property
     def positive(self) -> bool:
-        return any(f is not None and f[0] > 0 for f in (self.country, self.dob))
+        """Anything agrees, a country or the kind of party included."""
+        return (
+            self.strong
+            or self.kind is not None
+            or (self.country is not None and self.country[0] > 0)
+        )
+
+    @property
+    def contradicted(self) -> bool:
+        """The party's listed countries do not include the query's."""
+        return self.country is not None and self.country[0] <= 0
+
+    @property
+    def strong(self) -> bool:
+        """Something only this party shares agrees: a date of birth or a document number."""
+        return any(f is not None and f[0] > 0 for f in (self.dob, self.identifier))
+
+    def delta(self, name_score: float) -> float:
+        """What support adds to a name scoring ``name_score`` before it.
+
+        A country corroborates a close name but cannot make a distant one close;
+        a contradicting country always counts.
+        """
+        out = sum(f[0] for f in (self.dob, self.identifier) if f is not None)
+        if self.country is not None and (self.country[0] <= 0 or name_score >= COUNTRY_NEEDS):
+            out += self.country[0]
+        return out
 
     def features(self, name_score: float) -> list[Feature]:
         """The features as applied to a name scoring ``name_score`` before support."""
         out = []
         if self.country is not None:
             feature = self.country[1]
-            if name_score < COUNTRY_NEEDS:
+            if self.country[0] > 0 and name_score < COUNTRY_NEEDS:
                 feature = (feature[0], "0", f"{feature[2]}; the name is too far for it to count")
             out.append(feature)
-        if self.dob is not None:
-            out.append(self.dob[1])
-        return out
+        out += [f[1] for f in (self.dob, self.identifier) if f is not None]
+        return out + ([self.kind] if self.kind else [])
 
 
 def _support(q: _Query, party: ListedParty) -> _Support:
-    return _Support(_country_feature(party, q.country), _dob_feature(party, q))
+    kind = None
+    if q.armed_group and party.kind is PartyKind.ENTITY:
+        kind = ("party_type", "0", "declared an armed group; the listed party is an entity")
+    return _Support(
+        _country_feature(party, q.country),
+        _dob_feature(party, q),
+        _identifier_feature(party, q),
+        kind,
+    )
 
 
 _CEILING: Feature = ("ceiling", "", "the most a country or date of birth can add")
@@ -660,26 +785,34 @@ def _ceiling(q: _Query) -> _Support:
     return _Support(
         (COUNTRY_SUPPORT, _CEILING) if q.country is not None else None,
         (DOB_EXACT, _CEILING) if q.dob_year is not None else None,
+        (IDENTIFIER_SUPPORT, _CEILING) if q.identifiers else None,
+        _CEILING if q.armed_group else None,
     )
 
 
 def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support) -> float:
     """The candidate score of ``entry`` for a name similarity ``sim``.
 
-    0 when the query or the listed name is two generic words ("Ministry of
-    Defence") and neither country nor date of birth supports the match: such
-    words alone never make one.
+    Weak names never make a match alone: a name of generic words only ("Ministry
+    of National Defence"), one short word ("RGB"), an individual's single name.
+    Unless something else about the party agrees, such a name is dropped when
+    the party's listed countries are not the query's (or, for generic words,
+    when it is two words), and is at most a near miss otherwise. A short word
+    must be spelt exactly. A nickname needs a date of birth or a document number.
     """
-    if (entry.form.generic or q.form.generic) and not support.positive:
-        return 0.0
+    generic = entry.form.generic or q.form.generic
+    short = entry.form.short or q.form.short
+    if short and sim < 1.0:
+        return 0.0  # "FACA" is not "FOCA"
+    weak = (generic or short or entry.thin) and not support.positive
+    if weak and (support.contradicted or (generic and len(q.form.tokens) <= 2)):
+        return 0.0  # "RGB Ltd" of the United Kingdom; any "Ministry of Defence"
     on = entry.matched_on
     score = sim * _WEIGHTS[on]
-    if support.country is not None and score >= COUNTRY_NEEDS:
-        score += support.country[0]
-    if support.dob is not None:
-        score += support.dob[0]
-    score = min(1.0, max(0.0, score))
-    if on == "weak_alias" and not (sim == 1.0 and support.positive):
+    score = min(1.0, max(0.0, score + support.delta(score)))
+    if on == "weak_alias" and not (sim == 1.0 and support.strong):
+        score = min(score, WEAK_ALIAS_CAP)
+    if weak:
         score = min(score, WEAK_ALIAS_CAP)
     return round(score, 6)
 

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.core import items as item_vocabulary
 from services.core.findings import DesignatedRef, Finding, Kind, PartyRef, Severity
@@ -66,6 +66,8 @@ class DesignatedIndex(Protocol):
         *,
         country: str | None = None,
         date_of_birth: str | None = None,
+        identifiers: Iterable[str] = (),
+        party_type: str | None = None,
         limit: int = 5,
     ) -> Sequence[Candidate]: ...
 
@@ -307,13 +309,18 @@ def _designated(transfer: Transfer, ctx: Context) -> list[Finding]:
     findings = []
     # A record often names one party in two roles (consignee and end user): the
     # search is deterministic, so its answer is reused.
-    searched: dict[tuple[str, str | None, str | None], Sequence[Candidate]] = {}
+    searched: dict[tuple[Any, ...], Sequence[Candidate]] = {}
     for party in transfer.parties:
-        query = (party.name, party.country, party.date_of_birth)
+        query = (party.name, party.country, party.date_of_birth, party.identifiers, party.type)
         candidates = searched.get(query)
         if candidates is None:
             candidates = searched[query] = ctx.designated.search(
-                party.name, country=party.country, date_of_birth=party.date_of_birth, limit=3
+                party.name,
+                country=party.country,
+                date_of_birth=party.date_of_birth,
+                identifiers=[value for _, value in party.identifiers],
+                party_type=party.type.value,
+                limit=3,
             )
         # Candidates come best first: once one is a match, the weaker ones for the
         # same party are another person's name, not a second risk to look at.
