@@ -23,7 +23,7 @@ def rules_of(rec: dict[str, Any], kind: Kind) -> list[str]:
 
 
 def test_technical_assistance_is_outside_haitis_salw_phase_but_inside_2752() -> None:
-    training = [{"category": "technical_assistance", "description": "firearms training"}]
+    training = [{"category": "technical_assistance", "description": "training", "quantity": 1}]
     assert rules_of(record(transfer_date="2023-11-15", items=training), Kind.VIOLATION) == []
     assert rules_of(record(transfer_date="2024-11-20", items=training), Kind.VIOLATION) == [
         "HT.territory"
