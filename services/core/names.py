@@ -72,6 +72,8 @@ _NEIGHBOUR_CACHE = 65536
 #: Feeds repeat party names (exporters, carriers, consignees): whole results are
 #: cached per index, which is immutable, so a cached answer is always the answer.
 _RESULT_CACHE = 200_000
+#: Explanations of name matches, per query spelling and listed name.
+_EXPLANATION_CACHE = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,6 +472,7 @@ class NameIndex:
         self._entries = entries
         self._results: dict[tuple[tuple[str, ...], float], tuple[tuple[int, float], ...]] = {}
         self._reach: dict[tuple[str, bool], dict[int, float]] = {}
+        self._explanations: dict[tuple[str, int], Feature] = {}
         postings: dict[str, list[int]] = {}
         joined: set[str] = set()
         for e_id, entry in enumerate(entries):
@@ -681,7 +684,7 @@ class NameIndex:
         entry, score = hit.entry, hit.score
         party = self._parties[entry.party]
         features = [
-            _explain_name(q.form, hit),
+            self._explain_name(q.form, hit),
             *_explain_kind(entry),
             *support.features(hit.sim * _WEIGHTS[entry.matched_on]),
         ]
@@ -703,6 +706,21 @@ class NameIndex:
             listed_on=party.listed_on,
             list_type=party.list_type,
         )
+
+    def _explain_name(self, q: NameForm, hit: _Hit) -> Feature:
+        """The module's :func:`_explain_name`, cached per query spelling and entry.
+
+        A party that matches once is usually named again, spelled the same way.
+        The folded query fixes its tokens and the entry id the listed name, so
+        together they fix the alignment and the similarity being explained.
+        """
+        key = (q.folded, hit.e_id)
+        feature = self._explanations.get(key)
+        if feature is None:
+            if len(self._explanations) >= _EXPLANATION_CACHE:
+                self._explanations.clear()  # crude bound; the working set refills it
+            feature = self._explanations[key] = _explain_name(q, hit)
+        return feature
 
 
 _WEAK_RULE = "a nickname needs an exact match and a matching date of birth or document"
