@@ -72,6 +72,9 @@ _NEIGHBOUR_CACHE = 65536
 #: Feeds repeat party names (exporters, carriers, consignees): whole results are
 #: cached per index, which is immutable, so a cached answer is always the answer.
 _RESULT_CACHE = 200_000
+#: A word many listed parties share: in at least this many, and this share of them.
+_COMMON_MIN_PARTIES = 10
+_COMMON_SHARE = 0.01
 #: Explanations of name matches, per query spelling and listed name.
 _EXPLANATION_CACHE = 65536
 
@@ -115,6 +118,7 @@ class _Hit:
     sim: float  # name similarity before weights and support
     e_id: int
     entry: _Entry
+    common: bool = False  # made of words many listed names share
 
     @property
     def preference(self) -> tuple[float, int, int]:
@@ -483,6 +487,15 @@ class NameIndex:
         self._postings = {t: tuple(ids) for t, ids in postings.items()}
         self._core_lengths = [e.form.core_total for e in entries]
         self._weights = [_WEIGHTS[e.matched_on] for e in entries]
+        # Words many listed parties share ("mohammed", "omar", "kim"): a name made of
+        # them only is the name of many people, on the list and off it.
+        holders: dict[str, set[int]] = {}
+        for entry in entries:
+            for token in entry.form.core_tokens:
+                holders.setdefault(token, set()).add(entry.party)
+        least = max(_COMMON_MIN_PARTIES, _COMMON_SHARE * len(parties))
+        self._common = frozenset(t for t, held in holders.items() if len(held) >= least)
+        self._common_entry = [self._is_common(e.form) for e in entries]
         # A listed token that is also some name's two parts joined keeps its keys.
         singles = {t for e in entries for t in e.form.core_tokens}
         self._vocabulary = _Vocabulary(singles, typo_only=joined - singles)
@@ -657,6 +670,9 @@ class NameIndex:
 
     # scoring
 
+    def _is_common(self, form: NameForm) -> bool:
+        return bool(form.core_tokens) and all(t in self._common for t in form.core_tokens)
+
     def _rank(
         self, q: _Query, similar: Iterable[tuple[int, float]], limit: int, floor: float
     ) -> list[Candidate]:
@@ -664,19 +680,23 @@ class NameIndex:
         best: dict[int, _Hit] = {}  # by party
         support: dict[int, _Support] = {}
         ceiling = _ceiling(q)
+        q_common = self._is_common(q.form)
         for e_id, sim in similar:
             entry = self._entries[e_id]
-            if _adjust(q, sim, entry, ceiling) < floor:
+            common = q_common or self._common_entry[e_id]
+            if _adjust(q, sim, entry, ceiling, common) < floor:
                 continue  # not even a matching country and date of birth would lift it
             if entry.party not in support:
                 support[entry.party] = _support(q, self._parties[entry.party])
-            hit = _Hit(_adjust(q, sim, entry, support[entry.party]), sim, e_id, entry)
+            score = _adjust(q, sim, entry, support[entry.party], common)
+            hit = _Hit(score, sim, e_id, entry, common)
             held = best.get(entry.party)
             if held is None or hit.preference > held.preference:
                 best[entry.party] = hit
         hits = sorted(
             (h for h in best.values() if h.score >= floor),
-            key=lambda h: (-h.score, self._parties[h.entry.party].reference_number),
+            # Capped scores tie: the closer name first.
+            key=lambda h: (-h.score, -h.sim, self._parties[h.entry.party].reference_number),
         )
         return [self._candidate(q, h, support[h.entry.party]) for h in hits[: max(limit, 0)]]
 
@@ -696,6 +716,8 @@ class NameIndex:
             features.append(("weak_alias", f"cap {WEAK_ALIAS_CAP:.2f}", _WEAK_RULE))
         elif capped and (entry.thin or q.form.short):
             features.append(("thin_name", f"cap {WEAK_ALIAS_CAP:.2f}", _THIN_RULE))
+        elif capped and hit.common:
+            features.append(("common_name", f"cap {WEAK_ALIAS_CAP:.2f}", _COMMON_RULE))
         return Candidate(
             reference_number=party.reference_number,
             name=party.name,
@@ -726,6 +748,10 @@ class NameIndex:
 _WEAK_RULE = "a nickname needs an exact match and a matching date of birth or document"
 _GENERIC_RULE = "a name of generic words only counts with a matching country or date of birth"
 _THIN_RULE = "a single short word or single name needs a matching country or date of birth"
+_COMMON_RULE = (
+    "every word of the name is common among listed names: a match needs a matching date of "
+    "birth or document"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -808,7 +834,7 @@ def _ceiling(q: _Query) -> _Support:
     )
 
 
-def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support) -> float:
+def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support, common: bool = False) -> float:
     """The candidate score of ``entry`` for a name similarity ``sim``.
 
     Weak names never make a match alone: a name of generic words only ("Ministry
@@ -816,7 +842,9 @@ def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support) -> float:
     Unless something else about the party agrees, such a name is dropped when
     the party's listed countries are not the query's (or, for generic words,
     when it is two words), and is at most a near miss otherwise. A short word
-    must be spelt exactly. A nickname needs a date of birth or a document number.
+    must be spelt exactly. A ``common`` name (every word one that many listed
+    parties share: "Mohammed Omar") and a nickname need a date of birth or a
+    document number to be more than a near miss.
     """
     generic = entry.form.generic or q.form.generic
     short = entry.form.short or q.form.short
@@ -830,7 +858,7 @@ def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support) -> float:
     score = min(1.0, max(0.0, score + support.delta(score)))
     if on == "weak_alias" and not (sim == 1.0 and support.strong):
         score = min(score, WEAK_ALIAS_CAP)
-    if weak:
+    if weak or (common and not support.strong):
         score = min(score, WEAK_ALIAS_CAP)
     return round(score, 6)
 
