@@ -319,7 +319,7 @@ def _designated(transfer: Transfer, ctx: Context) -> list[Finding]:
                 country=party.country,
                 date_of_birth=party.date_of_birth,
                 identifiers=[value for _, value in party.identifiers],
-                party_type=party.type.value,
+                party_type=party.type,  # a StrEnum: the value itself, no lookup
                 limit=3,
             )
         # Candidates come best first: once one is a match, the weaker ones for the
