@@ -24,8 +24,14 @@ from services.core import items as item_vocabulary
 from services.core.findings import Finding, Kind, PartyRef, Severity
 from services.core.name_normalisation import LEGAL_FORMS, fold
 from services.core.rules import Direction, ItemScope, Phase, Procedure, Regime, Ruleset, Scope
-from services.core.screening import ClassifiedItem, Context, classify_items, in_item_scope
-from services.core.transfers import Party, PartyRole, Transfer
+from services.core.screening import (
+    ClassifiedItem,
+    Context,
+    classify_items,
+    in_item_scope,
+    receiving_party,
+)
+from services.core.transfers import Party, PartyRole, PartyType, Transfer
 
 #: Roles whose country counts as "where the goods go" for the neighbour indicator;
 #: the end user's place is what ``route.destination`` already says.
@@ -322,6 +328,15 @@ def _neighbour_finding(
     on = transfer.transfer_date.isoformat()
     summary = f"Transfer {transfer.record_id} of {_describe(covered)} on {on} {_and(how)}"
     phase, route = watched.phase, transfer.route
+    # LOW when the goods end with that state's own government: onward diversion is
+    # possible, but it is the neighbour's forces that receive them.
+    receiver = receiving_party(transfer)
+    own_forces = (
+        list(ways) == ["destination"]
+        and receiver is not None
+        and receiver.type is PartyType.GOVERNMENT
+        and receiver.country in (None, country)
+    )
     evidence = {
         "neighbour": country,
         "territory": regime.territory,
@@ -337,6 +352,7 @@ def _neighbour_finding(
         "items": _items_evidence(covered),
         "confidence": phase.confidence,
         "caveat": phase.caveat,
+        "receiver_is_neighbour_government": own_forces,
     }
     # MEDIUM: the route reaches the border of a territory where these very items are
     # embargoed, but most trade with a neighbour is lawful; a panel checks, it does not act.
@@ -346,7 +362,7 @@ def _neighbour_finding(
         transfer,
         ctx,
         f"neighbour_route.{country}",
-        Severity.MEDIUM,
+        Severity.LOW if own_forces else Severity.MEDIUM,
         summary + watched.tail,
         evidence,
         regime=regime,

@@ -309,3 +309,13 @@ def test_screen_reports_indicators_next_to_violations() -> None:
     assert [f.rule_id for f in screen(parse_transfer(to_dr("2024-11-20")), CTX)] == [
         "indicator.neighbour_route.DO"
     ]
+
+
+def test_a_neighbours_own_government_as_receiver_is_a_low_indicator() -> None:
+    army = end_user(to_dr("2024-11-20"), name="Ejército de República Dominicana", type="government")
+    (finding,) = named(army, "neighbour_route")
+    assert finding.severity == "low"
+    assert finding.evidence["receiver_is_neighbour_government"] is True
+    (finding,) = named(to_dr("2024-11-20"), "neighbour_route")  # a company there
+    assert finding.severity == "medium"
+    assert finding.evidence["receiver_is_neighbour_government"] is False
