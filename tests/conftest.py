@@ -10,6 +10,8 @@ topic and consumer group, so tests never share state.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.stack.embedded import EmbeddedBroker, embedded_postgres_url, free_port
+from services.stack.embedded import (
+    EmbeddedBroker,
+    embedded_postgres_url,
+    free_port,
+    stop_embedded_postgres,
+)
 from services.store.migrate import upgrade
 
 TEMPLATE = f"ewatch_template_{os.getpid()}"
@@ -35,14 +42,21 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     configured = os.environ.get("EWATCH_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
-    pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
-    url = embedded_postgres_url(pgdata)
-    yield _with_database(url, "postgres")
+    # Not under pytest's basetemp: the embedded server runs as its own user, and any other
+    # pytest session on the machine resets /tmp/pytest-of-<user> to mode 0700, which locks
+    # that user out of its data directory mid-run.
+    root = Path(tempfile.mkdtemp(prefix="ewatch-test-pg-"))
+    try:
+        url = embedded_postgres_url(root / "data")
+        yield _with_database(url, "postgres")
+    finally:
+        stop_embedded_postgres()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
