@@ -16,6 +16,7 @@ from services.core import names
 from services.core.name_normalisation import country_code
 from services.core.rules import load_directory
 from services.core.sanctions_list import SanctionsList
+from services.core.transfers import PartyType
 from services.core.un_xml import NotAUnListError
 from services.knowledge import shipped_list_path
 from services.stack.embedded import EmbeddedError
@@ -151,7 +152,16 @@ def match(
     name: Annotated[str, typer.Argument(help="a person's or entity's name, any script")],
     country: Annotated[str | None, typer.Option(help="ISO alpha-2 country of the party")] = None,
     on: Annotated[str | None, typer.Option("--date", help="transfer date YYYY-MM-DD")] = None,
-    date_of_birth: Annotated[str | None, typer.Option("--dob")] = None,
+    date_of_birth: Annotated[
+        str | None, typer.Option("--dob", help="date of birth YYYY-MM-DD or YYYY")
+    ] = None,
+    identifiers: Annotated[
+        list[str] | None,
+        typer.Option("--id", help="a passport or other document number (repeatable)"),
+    ] = None,
+    party_type: Annotated[
+        PartyType | None, typer.Option("--type", help="the party's type, as in a record")
+    ] = None,
     list_file: Annotated[
         Path | None,
         typer.Option(
@@ -177,7 +187,14 @@ def match(
         )
     sanctions_list = _reference_list(list_file)
     index = names.NameIndex.build(sanctions_list.parties)
-    candidates = index.search(name, country=country, date_of_birth=date_of_birth, limit=limit)
+    candidates = index.search(
+        name,
+        country=country,
+        date_of_birth=date_of_birth,
+        identifiers=identifiers or (),
+        party_type=party_type,
+        limit=limit,
+    )
     for c in candidates:
         listed = c.listed_on is None or when is None or c.listed_on <= when
         verdict = "match" if c.score >= names.DEFAULT_THRESHOLD else "near miss"

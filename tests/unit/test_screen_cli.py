@@ -113,3 +113,17 @@ def test_sanctions_match_refuses_a_bad_date_or_country() -> None:
     )
     assert by_name.returncode == 0, by_name.stderr
     assert "HT matches nationality Haiti" in by_name.stdout
+
+
+def test_sanctions_match_takes_document_numbers_and_the_party_type() -> None:
+    shipped = str(ROOT / "data" / "un-consolidated-2024-09-26.xml")
+    alone = ewatch("sanctions", "match", "Choi Seong Il", "--json", "--list", shipped)
+    assert orjson.loads(alone.stdout.splitlines()[0])["score"] < 0.88
+    passport = ewatch(
+        "sanctions", "match", "Choi Seong Il", "--id", "472 320 665", "--json", "--list", shipped
+    )
+    best = orjson.loads(passport.stdout.splitlines()[0])
+    assert (best["reference_number"], best["score"] >= 0.88) == ("KPi.014", True)
+    group = ewatch("sanctions", "match", "M23", "--type", "armed_group", "--list", shipped)
+    assert group.returncode == 0, group.stderr
+    assert "1.000 CDe.006" in group.stdout
