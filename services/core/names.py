@@ -464,6 +464,27 @@ class _Vocabulary:
         return [t for t, n in shared.items() if 2 * n >= need + _TRIGRAM_DICE * len(t)]
 
 
+class _LetterScan:
+    """Some entries' letters sorted by length, for a bounded compiled scan."""
+
+    def __init__(self, entries: tuple[_Entry, ...], ids: Iterable[int]) -> None:
+        by_length = sorted((len(entries[i].form.letters), entries[i].form.letters, i) for i in ids)
+        self._lengths = [n for n, _, _ in by_length]
+        self._letters = [text for _, text, _ in by_length]
+        self._ids = [i for _, _, i in by_length]
+
+    def alike(self, letters: str) -> list[int]:
+        """Ids of the entries whose letters are at least _JOINED_MIN alike."""
+        # Indel similarity >= m needs the shorter string to be >= m / (2 - m) of the longer.
+        ratio = _JOINED_MIN / (2 - _JOINED_MIN)
+        lo = bisect.bisect_left(self._lengths, len(letters) * ratio)
+        hi = bisect.bisect_right(self._lengths, len(letters) / ratio)
+        found = process.extract(
+            letters, self._letters[lo:hi], scorer=_indel, score_cutoff=_JOINED_MIN, limit=None
+        )
+        return [self._ids[lo + i] for _, _, i in found]
+
+
 class NameIndex:
     """Designated names, folded once, with lookup keys for fast candidate retrieval.
 
@@ -499,11 +520,12 @@ class NameIndex:
         # A listed token that is also some name's two parts joined keeps its keys.
         singles = {t for e in entries for t in e.form.core_tokens}
         self._vocabulary = _Vocabulary(singles, typo_only=joined - singles)
-        # The fallback: every name's letters, by length (see _letters_alike).
-        by_length = sorted((len(e.form.letters), e.form.letters, i) for i, e in enumerate(entries))
-        self._letter_lengths = [n for n, _, _ in by_length]
-        self._letters = [text for _, text, _ in by_length]
-        self._letter_ids = [i for _, _, i in by_length]
+        # The fallback (see _letters_alike): every name's letters; and those of the names
+        # with particles, the only ones a query without particles can meet that way.
+        self._all_letters = _LetterScan(entries, range(len(entries)))
+        self._particle_letters = _LetterScan(
+            entries, [i for i, e in enumerate(entries) if e.form.letters != e.form.compact]
+        )
 
     @classmethod
     def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
@@ -568,24 +590,14 @@ class NameIndex:
         The recall-safe fallback: tokens can fail to meet where the letters do
         ("Sapporters of eslamic Law" for SUPPORTERS OF ISLAMIC LAW, whose words
         are generic and so have no keys), and the scorer counts such letters
-        (see :func:`name_similarity`). Scans only names of compatible length, in
+        (see :func:`name_similarity`), which it does only when one of the two
+        names has particles. Scans only names of compatible length, in
         rapidfuzz's compiled loop: tens of microseconds, once per new name.
         """
-        size = len(form.letters)
-        if not size:
+        if not form.letters:
             return []
-        # Indel similarity >= m needs the shorter string to be >= m / (2 - m) of the longer.
-        ratio = _JOINED_MIN / (2 - _JOINED_MIN)
-        lo = bisect.bisect_left(self._letter_lengths, size * ratio)
-        hi = bisect.bisect_right(self._letter_lengths, size / ratio)
-        found = process.extract(
-            form.letters,
-            self._letters[lo:hi],
-            scorer=_indel,
-            score_cutoff=_JOINED_MIN,
-            limit=None,
-        )
-        return [self._letter_ids[lo + i] for _, _, i in found]
+        scan = self._all_letters if form.letters != form.compact else self._particle_letters
+        return scan.alike(form.letters)
 
     def _score_names(
         self, form: NameForm, floor: float, entry_ids: Iterable[int]
