@@ -12,7 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Folded before NFKD: NFKD would split "й" into "и" + breve and lose the "y".
+# Folded before NFKD: NFKD would split "й" into "и" + breve and lose the "y", and
+# Hangul syllables into jamo.
 _CYRILLIC = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
     "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
@@ -24,7 +25,30 @@ _CYRILLIC = {
 # Latin letters that NFKD leaves whole.
 _LATIN = {"ø": "o", "đ": "d", "ł": "l", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th", "ð": "d",
           "ħ": "h", "ŀ": "l"}  # fmt: skip
-_PRE = str.maketrans(_CYRILLIC | _LATIN)
+
+
+def _hangul() -> dict[str, str]:
+    """Every Hangul syllable, romanised as the DPRK writes names on the list.
+
+    McCune-Reischauer without its marks, as in CHOE SONG IL, RI SU YONG, KIM JONG
+    UN: a syllable is one word, so "최성일" reads "choe song il". Built from the
+    syllables' arithmetic (initial x 588 + medial x 28 + final).
+    """
+    # In Unicode's order of the jamo; "-" is the silent initial ieung.
+    initials = "k kk n t tt r m p pp s ss - j jj ch kh th ph h".split()  # noqa: SIM905
+    medials = "a ae ya yae o e yo ye o wa wae oe yo u wo we wi yu u ui i".split()  # noqa: SIM905
+    finals = ["", *"k k k n n n t l k m l l l p l m p p t t ng t t k t p t".split()]  # noqa: SIM905
+    table = {}
+    for code in range(0xAC00, 0xD7A4):
+        offset = code - 0xAC00
+        initial, rest = divmod(offset, 588)
+        medial, final = divmod(rest, 28)
+        head = initials[initial].strip("-")
+        table[chr(code)] = f" {head}{medials[medial]}{finals[final]} "
+    return table
+
+
+_PRE = str.maketrans(_CYRILLIC | _LATIN | _hangul())
 
 # Persian and Arabic spellings of the same letter appear side by side in
 # NAME_ORIGINAL_SCRIPT (ی/ي, ک/ك); hamza seats are already stripped as marks.

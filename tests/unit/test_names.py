@@ -478,3 +478,14 @@ def test_a_name_of_common_words_needs_a_date_of_birth_or_document(index: NameInd
     assert any(f[0] == "common_name" for f in first.features)
     cand = best(index, "Mohammed Omar", date_of_birth="1976")
     assert (cand.reference_number, cand.score >= DEFAULT_THRESHOLD) == ("SOi.025", True)
+
+
+@pytest.mark.parametrize(
+    ("hangul", "reference"), [("최성일", "KPi.014"), ("리수용", "KPi.052"), ("최 성일", "KPi.014")]
+)
+def test_hangul_is_read_as_the_list_romanises_dprk_names(
+    index: NameIndex, hangul: str, reference: str
+) -> None:
+    # The list writes DPRK names syllable by syllable, McCune-Reischauer without marks.
+    cand = best(index, hangul)
+    assert (cand.reference_number, cand.score) == (reference, 1.0)
