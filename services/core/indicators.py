@@ -329,7 +329,8 @@ def _neighbour_finding(
     summary = f"Transfer {transfer.record_id} of {_describe(covered)} on {on} {_and(how)}"
     phase, route = watched.phase, transfer.route
     # LOW when the goods end with that state's own government: onward diversion is
-    # possible, but it is the neighbour's forces that receive them.
+    # possible, but it is the neighbour's forces that receive them. A receiving
+    # government that names no country is taken to be the destination's own.
     receiver = receiving_party(transfer)
     own_forces = (
         list(ways) == ["destination"]

@@ -18,8 +18,8 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, pairwise
 from typing import Literal
@@ -59,7 +59,6 @@ IDENTIFIER_SUPPORT = 0.10
 #: A country corroborates a close name; it cannot make a distant one close.
 COUNTRY_NEEDS = 0.85
 DOB_EXACT, DOB_YEAR, DOB_RANGE, DOB_CONTRADICTION = 0.08, 0.04, 0.03, -0.15
-_MAX_SUPPORT = COUNTRY_SUPPORT + DOB_EXACT
 
 _PAIR_FLOOR = 0.6  # token pairs less alike than this count as unmatched
 _SHORT_TOKEN = 2  # tokens this short pair only with a one-letter variant
@@ -68,7 +67,7 @@ _LEFT_OUT_WEIGHT = 0.6  # weight of the list name parts such a query leaves out
 _JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agree this well
 _CANDIDATE_CAP = 25
 _TRIGRAM_DICE = 0.45
-_NEIGHBOUR_CACHE = 65536
+_REACH_CACHE = 65536  # query tokens whose reach (entries and weights) is kept
 #: Feeds repeat party names (exporters, carriers, consignees): whole results are
 #: cached per index, which is immutable, so a cached answer is always the answer.
 _RESULT_CACHE = 200_000
@@ -132,7 +131,8 @@ class _Query:
     country: str | None
     dob: date | None
     dob_year: int | None
-    identifiers: frozenset[str] = frozenset()  # folded: letters and digits, upper case
+    #: Document numbers by their folded form (letters and digits, upper case), as written.
+    identifiers: Mapping[str, str] = field(default_factory=dict)
     armed_group: bool = False  # the record says the party is an armed group
 
 
@@ -194,6 +194,7 @@ def _aligned_share(
     q_core, n_core, q_len, n_len = q.core, n.core, q.lengths, n.lengths
     num = core_num = 0.0
     paired = core_paired = 0  # bit masks of the list tokens paired
+    demoted = 0  # characters of misspelt generic words, which are no core tokens
     close = True
     for s, i, j in pairs:
         aligned = s * (q_len[i] + n_len[j])
@@ -202,9 +203,14 @@ def _aligned_share(
         if q_core[i] and n_core[j]:
             core_num += aligned
             core_paired |= 1 << j
+        elif q_core[i] != n_core[j] and s >= _SUBSET_PAIR:
+            # "Deartment" is no word the folding knows, but it is "Department":
+            # generic on both sides, as the correctly spelt word would be.
+            demoted += q_len[i] if q_core[i] else n_len[j]
+            core_paired |= 1 << j
         close = close and s >= _SUBSET_PAIR
     den = float(q.total + n.total)
-    core_den = float(q.core_total + n.core_total)
+    core_den = float(q.core_total + n.core_total - demoted)
     # A query naming two or more parts of a person's name, all of them present,
     # is not contradicted by the list's extra parts (a third given name): they
     # weigh less. An organisation's extra words do count ("Korea Trading Bank").
@@ -248,17 +254,38 @@ def name_similarity(
     return sim
 
 
+def _name_floor(floor: float, dob: bool, identifiers: bool) -> float:
+    """The least weighted name score that support could lift to ``floor``.
+
+    A matching date of birth and document number add to any name; a matching
+    country only to a name at or above COUNTRY_NEEDS (see :meth:`_Support.delta`).
+    ``dob`` and ``identifiers`` say whether the query has them at all.
+    """
+    below = floor - (DOB_EXACT if dob else 0.0) - (IDENTIFIER_SUPPORT if identifiers else 0.0)
+    if below < COUNTRY_NEEDS:
+        return round(below, 6)
+    return round(max(COUNTRY_NEEDS, below - COUNTRY_SUPPORT), 6)
+
+
 def _similarity_bound(q: NameForm, entry: _Entry) -> float:
     """Upper bound of :func:`name_similarity` from lengths alone.
 
     Indel similarity times the two lengths is twice their longest common
     subsequence, so aligned characters never exceed 2 * min(Q, N); the
     denominator is at least Q + N, or Q + w*N when list name parts may be left out.
+    Where either name has particles, the letters rule compares the letters with
+    them, whose lengths bound it the same way.
     """
     size_q, size_n = q.total, entry.form.total
     partial = entry.person and len(q.core_tokens) >= 2
     den = size_q + (_LEFT_OUT_WEIGHT * size_n if partial else size_n)
-    return 2 * min(size_q, size_n) / den if den else 0.0
+    bound = 2 * min(size_q, size_n) / den if den else 0.0
+    n = entry.form
+    if q.letters != q.compact or n.letters != n.compact:
+        # The letters rule compares the letters with their particles: longer strings.
+        size_q, size_n = len(q.letters), len(n.letters)
+        bound = max(bound, 2 * min(size_q, size_n) / (size_q + size_n))
+    return bound
 
 
 # --- supporting features -------------------------------------------------------
@@ -299,9 +326,10 @@ def _identifier_feature(party: ListedParty, q: _Query) -> tuple[float, Feature] 
     if not q.identifiers:
         return None
     for doc in party.documents:
-        if doc.number and fold_identifier(doc.number) in q.identifiers:
+        written = doc.number and q.identifiers.get(fold_identifier(doc.number))
+        if written:
             kind = doc.type or "document"
-            detail = f"{doc.number} matches listed {kind} {doc.number}"
+            detail = f"{written} matches listed {kind} {doc.number}"
             return IDENTIFIER_SUPPORT, ("identifier", f"+{IDENTIFIER_SUPPORT:.2f}", detail)
     return None
 
@@ -366,7 +394,7 @@ def _query(
     # of them makes the garbage collector scan far more objects. The costly
     # part, the name's form, is cached per name by name_form.
     day, year = _parse_dob(dob)
-    folded = frozenset(f for i in identifiers if (f := fold_identifier(i)))
+    folded = {f: i for i in identifiers if (f := fold_identifier(i))}
     return _Query(form, country_code(country), day, year, folded, party_type == "armed_group")
 
 
@@ -465,10 +493,10 @@ class _Vocabulary:
 
 
 class _LetterScan:
-    """Some entries' letters sorted by length, for a bounded compiled scan."""
+    """The entries' letters sorted by length, for a bounded compiled scan."""
 
-    def __init__(self, entries: tuple[_Entry, ...], ids: Iterable[int]) -> None:
-        by_length = sorted((len(entries[i].form.letters), entries[i].form.letters, i) for i in ids)
+    def __init__(self, entries: tuple[_Entry, ...]) -> None:
+        by_length = sorted((len(e.form.letters), e.form.letters, i) for i, e in enumerate(entries))
         self._lengths = [n for n, _, _ in by_length]
         self._letters = [text for _, text, _ in by_length]
         self._ids = [i for _, _, i in by_length]
@@ -495,7 +523,7 @@ class NameIndex:
     def __init__(self, parties: tuple[ListedParty, ...], entries: tuple[_Entry, ...]) -> None:
         self._parties = parties
         self._entries = entries
-        self._results: dict[tuple[tuple[str, ...], float], tuple[tuple[int, float], ...]] = {}
+        self._results: dict[tuple[tuple[str, ...], str, float], tuple[tuple[int, float], ...]] = {}
         self._reach: dict[tuple[str, bool], dict[int, float]] = {}
         self._explanations: dict[tuple[str, int], Feature] = {}
         postings: dict[str, list[int]] = {}
@@ -520,12 +548,8 @@ class NameIndex:
         # A listed token that is also some name's two parts joined keeps its keys.
         singles = {t for e in entries for t in e.form.core_tokens}
         self._vocabulary = _Vocabulary(singles, typo_only=joined - singles)
-        # The fallback (see _letters_alike): every name's letters; and those of the names
-        # with particles, the only ones a query without particles can meet that way.
-        self._all_letters = _LetterScan(entries, range(len(entries)))
-        self._particle_letters = _LetterScan(
-            entries, [i for i, e in enumerate(entries) if e.form.letters != e.form.compact]
-        )
+        # The fallback (see _letters_alike): every name's letters.
+        self._letters = _LetterScan(entries)
 
     @classmethod
     def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
@@ -556,31 +580,33 @@ class NameIndex:
         raises on arbitrary text: a name without distinctive tokens returns ``[]``.
         """
         form = name_form(name)
-        similar = self._similar(form, floor)
+        identifiers = tuple(identifiers)
+        least = _name_floor(floor, bool(date_of_birth), bool(identifiers))
+        similar = self._similar(form, least)
         if not similar:
             return []  # most party names: nothing on the list is like them
         q = _query(form, country, date_of_birth, identifiers, party_type)
         return self._rank(q, similar, limit, floor)
 
-    def _similar(self, form: NameForm, floor: float) -> tuple[tuple[int, float], ...]:
-        """Entries whose name alone could reach ``floor``, with their similarity.
+    def _similar(self, form: NameForm, least: float) -> tuple[tuple[int, float], ...]:
+        """Entries whose weighted name score reaches ``least``, with their similarity.
 
-        Depends on the name's tokens only, so it is cached per token sequence:
-        spellings that fold to the same tokens ("ACME Ltd", "Acme Limited") share
-        one entry. Country and date of birth, which differ between records naming
-        the same party, are applied afterwards. Most names in a feed match nothing
-        and cache as ``()``.
+        Depends on the name's tokens and letters only, so it is cached per
+        spelling of them: spellings that fold alike ("ACME Ltd", "Acme Limited")
+        share one entry. Country, date of birth and documents, which differ
+        between records naming the same party, are applied afterwards. Most names
+        in a feed match nothing and cache as ``()``.
         """
-        key = (form.tokens, floor)
+        key = (form.tokens, form.letters, least)
         cached = self._results.get(key)
         if cached is None:
             if len(self._results) >= _RESULT_CACHE:
                 self._results.clear()  # crude bound; a feed's working set refills it quickly
-            retrieved = self._retrieve(form, floor)
+            retrieved = self._retrieve(form, least)
             seen = set(retrieved)
             fallback = [e for e in self._letters_alike(form) if e not in seen]
             cached = self._results[key] = tuple(
-                self._score_names(form, floor, retrieved + fallback)
+                self._score_names(form, least, retrieved + fallback)
             )
         return cached
 
@@ -589,29 +615,30 @@ class NameIndex:
 
         The recall-safe fallback: tokens can fail to meet where the letters do
         ("Sapporters of eslamic Law" for SUPPORTERS OF ISLAMIC LAW, whose words
-        are generic and so have no keys), and the scorer counts such letters
-        (see :func:`name_similarity`), which it does only when one of the two
-        names has particles. Scans only names of compatible length, in
+        are generic and so have no keys; "Abdulasattar" for HAJI ABDUL SATAR,
+        one word for two), and the scorer counts such letters where one of the
+        names has particles or the two split the letters into different words
+        (see :func:`name_similarity`). Scans only names of compatible length, in
         rapidfuzz's compiled loop: tens of microseconds, once per new name.
         """
         if not form.letters:
             return []
-        scan = self._all_letters if form.letters != form.compact else self._particle_letters
-        return scan.alike(form.letters)
+        return self._letters.alike(form.letters)
 
     def _score_names(
-        self, form: NameForm, floor: float, entry_ids: Iterable[int]
+        self, form: NameForm, least: float, entry_ids: Iterable[int]
     ) -> Iterator[tuple[int, float]]:
+        """The entries whose weighted name score reaches ``least`` (see :func:`_name_floor`)."""
         if not form.core_tokens:
             return
         memo: dict[str, dict[str, float]] = {}
         for e_id in entry_ids:
             entry = self._entries[e_id]
             weight = _WEIGHTS[entry.matched_on]
-            if _similarity_bound(form, entry) * weight + _MAX_SUPPORT < floor:
+            if _similarity_bound(form, entry) * weight < least:
                 continue  # cheap and exact: lengths alone rule it out
             sim = name_similarity(form, entry.form, partial=entry.person, memo=memo)
-            if sim * weight + _MAX_SUPPORT >= floor:
+            if sim * weight >= least:
                 yield e_id, sim
 
     def brute_force_search(
@@ -627,12 +654,13 @@ class NameIndex:
     ) -> list[Candidate]:
         """As :meth:`search`, scoring every listed name: the recall baseline."""
         q = _query(name_form(name), country, date_of_birth, identifiers, party_type)
+        least = _name_floor(floor, bool(date_of_birth), bool(q.identifiers))
         every = range(len(self._entries))
-        return self._rank(q, self._score_names(q.form, floor, every), limit, floor)
+        return self._rank(q, self._score_names(q.form, least, every), limit, floor)
 
     # retrieval
 
-    def _retrieve(self, q: NameForm, floor: float) -> list[int]:
+    def _retrieve(self, q: NameForm, least: float) -> list[int]:
         """Ids of the entries most likely to score well, at most _CANDIDATE_CAP.
 
         Each entry sharing a (fuzzy) core token with the query gets an estimate
@@ -652,11 +680,11 @@ class NameIndex:
         # The estimate can fall short of the score (pairs no key reached, the
         # lower weight of left-out name parts), but by less than half in every
         # comparison with brute force we ran: below that, not worth scoring.
-        least = (floor - _MAX_SUPPORT) / 2
+        lowest = least / 2
         ranked = [
             (estimate, -e)
             for e, a in aligned.items()
-            if (estimate := a * weights[e] / (size + lengths[e])) >= least
+            if (estimate := a * weights[e] / (size + lengths[e])) >= lowest
         ]
         if len(ranked) > _CANDIDATE_CAP:
             ranked = heapq.nlargest(_CANDIDATE_CAP, ranked)
@@ -675,7 +703,7 @@ class NameIndex:
             # Ascending, so each entry keeps its closest link to this token.
             for neighbour, weight in self._vocabulary.neighbours(token, wide=wide):
                 reached.update(dict.fromkeys(self._postings[neighbour], weight))
-            if len(self._reach) >= _NEIGHBOUR_CACHE:
+            if len(self._reach) >= _REACH_CACHE:
                 self._reach.clear()  # crude bound; the working set refills quickly
             self._reach[key] = reached
         return reached
@@ -688,7 +716,8 @@ class NameIndex:
     def _rank(
         self, q: _Query, similar: Iterable[tuple[int, float]], limit: int, floor: float
     ) -> list[Candidate]:
-        """Apply country and date of birth; keep each party's best, at or above ``floor``."""
+        """Apply country, date of birth, documents and party type; keep each party's
+        best, at or above ``floor``."""
         best: dict[int, _Hit] = {}  # by party
         support: dict[int, _Support] = {}
         ceiling = _ceiling(q)
@@ -829,11 +858,12 @@ def _support(q: _Query, party: ListedParty) -> _Support:
     )
 
 
-_CEILING: Feature = ("ceiling", "", "the most a country or date of birth can add")
+_CEILING: Feature = ("ceiling", "", "the most the query's other facts can add")
 
 
 def _ceiling(q: _Query) -> _Support:
-    """What the query's country and date of birth would add at best: both matching.
+    """What the query's country, date of birth, documents and party type would add at
+    best: all of them matching.
 
     :func:`_adjust` never scores an entry higher with less support, so an entry
     below the floor with this support is below it with the party's real one.

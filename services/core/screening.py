@@ -371,7 +371,7 @@ def _designated_finding(
         if procedure not in (None, Procedure.NONE) and reference:
             # The Committee may exempt a supply case by case (Yemen): a cited decision
             # is for a reviewer to check, not a violation to assert.
-            kind, severity = Kind.INDICATOR, Severity.MEDIUM
+            kind, severity, rule = Kind.INDICATOR, Severity.MEDIUM, "designated.referenced"
             text += f"; verify Committee reference {reference!r}"
         elif procedure not in (None, Procedure.NONE):
             text += f"; no {PROCEDURE_WORDS[procedure]} is referenced"

@@ -456,7 +456,7 @@ def test_a_listed_document_number_supports_a_transliterated_name(index: NameInde
     cand = best(index, "Choi Seong Il", identifiers=["472 320 665"])
     assert cand.reference_number == "KPi.014"
     assert cand.score >= DEFAULT_THRESHOLD
-    assert ("identifier", "+0.10", "472320665 matches listed Passport 472320665") in cand.features
+    assert ("identifier", "+0.10", "472 320 665 matches listed Passport 472320665") in cand.features
 
 
 def test_letters_alike_are_found_when_no_word_meets(index: NameIndex) -> None:
@@ -489,3 +489,73 @@ def test_hangul_is_read_as_the_list_romanises_dprk_names(
     # The list writes DPRK names syllable by syllable, McCune-Reischauer without marks.
     cand = best(index, hangul)
     assert (cand.reference_number, cand.score) == (reference, 1.0)
+
+
+# --- review fixes: caches, bounds and the fallback agree with the scorer ------------------
+
+
+def _found(found: list[Candidate]) -> list[tuple[str, float]]:
+    return [(c.reference_number, c.score) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [("Kardistan Suporters of Isam", "Kardistan Suporters Isam"),
+     ("Kardistan Suporters Isam", "Kardistan Suporters of Isam"),
+     ("el Military Supplies Industry Deartment", "Military Supplies Industry Deartment")],
+)  # fmt: skip
+def test_spellings_with_the_same_words_but_other_particles_are_cached_apart(
+    sanctions: SanctionsList, first: str, then: str
+) -> None:
+    # The particle ("of", "el") is no word but the letters rule reads it: a result cached
+    # for one spelling must not answer the other.
+    fresh = NameIndex.build(sanctions.parties)
+    assert name_form(first).tokens == name_form(then).tokens
+    fresh.search(first)
+    assert _found(fresh.search(then)) == _found(fresh.brute_force_search(then))
+
+
+def test_one_word_for_two_is_found_as_brute_force_finds_it(index: NameIndex) -> None:
+    # No key of "abdulasattar" reaches "abdul" or "satar"; the letters fallback does.
+    (cand, *_) = index.search("Abdulasattar")
+    assert _found([cand]) == _found(index.brute_force_search("Abdulasattar", limit=1))
+    assert (cand.reference_number, cand.matched_name) == ("TAi.162", "Haji Abdul Satar")
+    assert cand.score >= DEFAULT_THRESHOLD
+
+
+def test_a_misspelt_generic_word_does_not_cost_the_match(index: NameIndex) -> None:
+    # "Deartment" is no generic word the folding knows, but it pairs with "Department".
+    cand = best(index, "Military Supplies Industry Deartment")
+    assert cand.reference_number == "KPe.028"
+    assert cand.score >= DEFAULT_THRESHOLD
+    # Alone, the misspelt generic word is still no name.
+    assert index.search("Deartment") == []
+
+
+def test_a_date_of_birth_and_a_document_together_lift_a_distant_name_to_a_near_miss(
+    index: NameIndex,
+) -> None:
+    # "Mun Kyo Hw" is 0.60 like MUN KYONG HWAN: too far alone, or with either fact alone,
+    # but a matching date of birth (+0.08) and passport (+0.10) make it worth a look.
+    facts: dict[str, Any] = {"date_of_birth": "1967-08-22", "identifiers": ["381120660"]}
+    assert all(c.reference_number != "KPi.071" for c in index.search("Mun Kyo Hw"))
+    (cand,) = [c for c in index.search("Mun Kyo Hw", **facts) if c.reference_number == "KPi.071"]
+    assert NEAR_MISS_FLOOR <= cand.score < DEFAULT_THRESHOLD
+    assert _found([cand]) == _found(index.brute_force_search("Mun Kyo Hw", limit=1, **facts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["al ", "el ", "bin ", "ibn ", "abu ", ""]),
+    st.text(alphabet="abdeiklmnoqrsu ", min_size=1, max_size=24),
+    st.sampled_from(["al ", "el ", "bin ", "ibn ", "abu ", ""]),
+    st.text(alphabet="abdeiklmnoqrsu ", min_size=1, max_size=24),
+    st.booleans(),
+)
+def test_the_length_bound_is_an_upper_bound(
+    qp: str, qn: str, np_: str, nn: str, person: bool
+) -> None:
+    q, n = name_form(qp + qn), name_form(np_ + nn)
+    entry = names._Entry(0, nn, n, "name", person)
+    sim = names.name_similarity(q, n, partial=person)
+    assert sim <= names._similarity_bound(q, entry) + 1e-9

@@ -53,7 +53,7 @@ def test_a_designated_receiver_with_a_committee_reference_is_for_review_not_a_vi
     (cited,) = [
         f
         for f in findings(houthi_supply(committee_reference="2140/EX/2024/1"))
-        if f.rule_id == "YE.designated.receiving"
+        if f.rule_id == "YE.designated.referenced"
     ]
     assert cited.kind is Kind.INDICATOR
     assert "verify Committee reference '2140/EX/2024/1'" in cited.summary
