@@ -38,7 +38,7 @@ from services.core.name_normalisation import (
 )
 from services.core.sanctions_list import AliasQuality, BirthDate, ListedParty, PartyKind
 
-ALGORITHM_VERSION = "names-3"
+ALGORITHM_VERSION = "names-4"
 DEFAULT_THRESHOLD = 0.88
 NEAR_MISS_FLOOR = 0.75  # scores in [floor, threshold) are near misses
 
@@ -494,22 +494,23 @@ class _Vocabulary:
 
 
 class _LetterScan:
-    """The entries' letters sorted by length, for a bounded compiled scan."""
+    """Some entries' names as unbroken letters, sorted by length, for a bounded
+    compiled scan."""
 
-    def __init__(self, entries: tuple[_Entry, ...]) -> None:
-        by_length = sorted((len(e.form.letters), e.form.letters, i) for i, e in enumerate(entries))
+    def __init__(self, texts: Iterable[tuple[str, int]]) -> None:
+        by_length = sorted((len(text), text, e_id) for text, e_id in texts)
         self._lengths = [n for n, _, _ in by_length]
-        self._letters = [text for _, text, _ in by_length]
-        self._ids = [i for _, _, i in by_length]
+        self._texts = [text for _, text, _ in by_length]
+        self._ids = [e_id for _, _, e_id in by_length]
 
-    def alike(self, letters: str) -> list[int]:
-        """Ids of the entries whose letters are at least _JOINED_MIN alike."""
+    def alike(self, text: str) -> list[int]:
+        """Ids of the entries whose text is at least _JOINED_MIN alike."""
         # Indel similarity >= m needs the shorter string to be >= m / (2 - m) of the longer.
         ratio = _JOINED_MIN / (2 - _JOINED_MIN)
-        lo = bisect.bisect_left(self._lengths, len(letters) * ratio)
-        hi = bisect.bisect_right(self._lengths, len(letters) / ratio)
+        lo = bisect.bisect_left(self._lengths, len(text) * ratio)
+        hi = bisect.bisect_right(self._lengths, len(text) / ratio)
         found = process.extract(
-            letters, self._letters[lo:hi], scorer=_indel, score_cutoff=_JOINED_MIN, limit=None
+            text, self._texts[lo:hi], scorer=_indel, score_cutoff=_JOINED_MIN, limit=None
         )
         return [self._ids[lo + i] for _, _, i in found]
 
@@ -549,8 +550,14 @@ class NameIndex:
         # A listed token that is also some name's two parts joined keeps its keys.
         singles = {t for e in entries for t in e.form.core_tokens}
         self._vocabulary = _Vocabulary(singles, typo_only=joined - singles)
-        # The fallback (see _letters_alike): every name's letters.
-        self._letters = _LetterScan(entries)
+        # The fallback (see _letters_alike): every name's letters with its particles
+        # and without them; and without them for the names that have particles.
+        forms = [(e.form, e_id) for e_id, e in enumerate(entries)]
+        self._letters = _LetterScan((f.letters, e_id) for f, e_id in forms)
+        self._compacts = _LetterScan((f.compact, e_id) for f, e_id in forms)
+        self._particle_compacts = _LetterScan(
+            (f.compact, e_id) for f, e_id in forms if f.letters != f.compact
+        )
 
     @classmethod
     def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
@@ -619,12 +626,19 @@ class NameIndex:
         are generic and so have no keys; "Abdulasattar" for HAJI ABDUL SATAR,
         one word for two), and the scorer counts such letters where one of the
         names has particles or the two split the letters into different words
-        (see :func:`name_similarity`). Scans only names of compatible length, in
-        rapidfuzz's compiled loop: tens of microseconds, once per new name.
+        (see :func:`name_similarity`): "al Shamsurrahman" for SHAMS-U-RAHMAN.
+        Scans only names of compatible length, in rapidfuzz's compiled loop: tens
+        of microseconds, once per new name.
         """
         if not form.letters:
             return []
-        return self._letters.alike(form.letters)
+        found = self._letters.alike(form.letters)  # the particles rule
+        # The split rule compares letters without particles. Where the query has
+        # none, the scan above has compared them with every name without particles.
+        plain = form.letters == form.compact
+        compacts = self._particle_compacts if plain else self._compacts
+        seen = set(found)
+        return found + [e_id for e_id in compacts.alike(form.compact) if e_id not in seen]
 
     def _score_names(
         self, form: NameForm, least: float, entry_ids: Iterable[int]
