@@ -143,11 +143,23 @@ class _Query:
 _indel = Indel.normalized_similarity
 
 
+#: Endings that a great many Arabic and Persian given names share ("Saifullah",
+#: "Atiqullah"; "Nooruddin", "Salahuddin"): where both tokens have one, the
+#: letters before it must pair too.
+_SHARED_ENDINGS = ("ullah", "allah", "uddin", "eddine", "eddin", "uddeen")
+
+
 def _pair_sim(a: str, b: str) -> float:
     if a == b:
         return 1.0
     if not _short_pair_ok(a, b):
         return 0.0
+    for ending in _SHARED_ENDINGS:
+        if a.endswith(ending) and b.endswith(ending):
+            cut = len(ending)
+            if not _indel(a[:-cut], b[:-cut], score_cutoff=_PAIR_FLOOR):
+                return 0.0  # "Saifullah" is not "Atiqullah"
+            break
     return _indel(a, b, score_cutoff=_PAIR_FLOOR)
 
 
@@ -526,7 +538,7 @@ class NameIndex:
         self._parties = parties
         self._entries = entries
         self._results: dict[tuple[tuple[str, ...], str, float], tuple[tuple[int, float], ...]] = {}
-        self._reach: dict[tuple[str, bool], dict[int, float]] = {}
+        self._reach: dict[tuple[str, bool], dict[int, tuple[str, float]]] = {}
         self._explanations: dict[tuple[str, int], Feature] = {}
         postings: dict[str, list[int]] = {}
         joined: set[str] = set()
@@ -547,6 +559,12 @@ class NameIndex:
         least = max(_COMMON_MIN_PARTIES, _COMMON_SHARE * len(parties))
         self._common = frozenset(t for t, held in holders.items() if len(held) >= least)
         self._common_entry = [self._is_common(e.form) for e in entries]
+        by_document: dict[str, list[int]] = {}
+        for e_id, entry in enumerate(entries):
+            for doc in parties[entry.party].documents:
+                if doc.number and (number := fold_identifier(doc.number)):
+                    by_document.setdefault(number, []).append(e_id)
+        self._by_document = {n: tuple(ids) for n, ids in by_document.items()}
         # A listed token that is also some name's two parts joined keeps its keys.
         singles = {t for e in entries for t in e.form.core_tokens}
         self._vocabulary = _Vocabulary(singles, typo_only=joined - singles)
@@ -591,10 +609,31 @@ class NameIndex:
         identifiers = tuple(identifiers)
         least = _name_floor(floor, bool(date_of_birth), bool(identifiers))
         similar = self._similar(form, least)
+        if identifiers:
+            similar += self._documented(form, least, identifiers, similar)
         if not similar:
             return []  # most party names: nothing on the list is like them
         q = _query(form, country, date_of_birth, identifiers, party_type)
         return self._rank(q, similar, limit, floor)
+
+    def _documented(
+        self,
+        form: NameForm,
+        least: float,
+        identifiers: Iterable[str],
+        similar: Iterable[tuple[int, float]],
+    ) -> tuple[tuple[int, float], ...]:
+        """The names of the parties whose listed document numbers the query gives,
+        scored, that name retrieval has not found: a matching passport number is
+        reason enough to compare the names ("Abu ydah" for ABU UBAYDAH)."""
+        found = {e_id for e_id, _ in similar}
+        ids = [
+            e_id
+            for number in identifiers
+            for e_id in self._by_document.get(fold_identifier(number), ())
+            if e_id not in found
+        ]
+        return tuple(self._score_names(form, least, dict.fromkeys(ids)))
 
     def _similar(self, form: NameForm, least: float) -> tuple[tuple[int, float], ...]:
         """Entries whose weighted name score reaches ``least``, with their similarity.
@@ -684,30 +723,43 @@ class NameIndex:
         ranks low.
         """
         aligned: dict[int, float] = {}
+        # The listed token each entry was first reached by, and the weight of that link:
+        # two query tokens reaching one listed token ("Mohamud Mohamed", MOHAMED LAKHAL)
+        # count once, as the scorer pairs each token once.
+        first: dict[int, tuple[str, float]] = {}
         for token, wide in _lookup_tokens(q):
-            reached = self._reached(token, wide)
-            if not aligned:
-                aligned = dict(reached)  # a copy: the cached dict is never changed
-                continue
-            for e_id, weight in reached.items():
-                aligned[e_id] = aligned.get(e_id, 0.0) + weight
+            for e_id, link in self._reached(token, wide).items():
+                held = first.get(e_id)
+                if held is None:
+                    first[e_id] = link
+                    aligned[e_id] = link[1]
+                elif held[0] != link[0]:
+                    aligned[e_id] += link[1]
+                elif link[1] > held[1]:
+                    aligned[e_id] += link[1] - held[1]
+                    first[e_id] = link
         size, lengths, weights = q.core_total, self._core_lengths, self._weights
         # The estimate can fall short of the score (pairs no key reached, the
         # lower weight of left-out name parts): "Abu Salah" estimates ABU SALMAN,
         # whose "salman" no key of "salah" reaches, at 0.35 of a 0.82 score. In
         # every comparison with brute force we ran it kept more than this share.
+        # It can also overshoot: two query tokens may reach one listed token ("Mohamud
+        # Mohamed" reaches MOHAMMAD twice), where the scorer pairs each token once.
+        # However paired, aligned characters never exceed twice the shorter side.
         lowest = least * _ESTIMATE_SHARE
         ranked = [
             (estimate, -e)
             for e, a in aligned.items()
-            if (estimate := a * weights[e] / (size + lengths[e])) >= lowest
+            if (estimate := min(a, 2 * min(size, lengths[e])) * weights[e] / (size + lengths[e]))
+            >= lowest
         ]
         if len(ranked) > _CANDIDATE_CAP:
             ranked = heapq.nlargest(_CANDIDATE_CAP, ranked)
         return [-e for _, e in ranked]
 
-    def _reached(self, token: str, wide: bool) -> dict[int, float]:
-        """Entries that a query token reaches, each with the weight of its closest link.
+    def _reached(self, token: str, wide: bool) -> dict[int, tuple[str, float]]:
+        """Entries that a query token reaches, each with its closest link: the listed
+        token and the link's weight.
 
         Cached per token: the names of a feed share their words far more often
         than whole names, so most tokens of a new name have been looked up before.
@@ -718,7 +770,7 @@ class NameIndex:
             reached = {}
             # Ascending, so each entry keeps its closest link to this token.
             for neighbour, weight in self._vocabulary.neighbours(token, wide=wide):
-                reached.update(dict.fromkeys(self._postings[neighbour], weight))
+                reached.update(dict.fromkeys(self._postings[neighbour], (neighbour, weight)))
             if len(self._reach) >= _REACH_CACHE:
                 self._reach.clear()  # crude bound; the working set refills quickly
             self._reach[key] = reached

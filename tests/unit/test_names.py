@@ -576,3 +576,33 @@ def test_the_length_bound_is_an_upper_bound(
     entry = names._Entry(0, nn, n, "name", person)
     sim = names.name_similarity(q, n, partial=person)
     assert sim <= names._similarity_bound(q, entry) + 1e-9
+
+
+def test_two_alike_query_words_do_not_crowd_out_the_party_that_has_both(index: NameIndex) -> None:
+    # "Mohamud" and "Mohamed" both reach every MOHAMED: counted twice, such names outranked
+    # MOHAMED MOHAMUD MIRE and retrieval never scored it.
+    fast = index.search("Mohamud, Mohamed", limit=2)
+    assert _found(fast) == _found(index.brute_force_search("Mohamud, Mohamed", limit=2))
+    assert fast[0].reference_number == "SOi.024"
+
+
+def test_a_shared_name_ending_alone_does_not_pair_two_names(index: NameIndex) -> None:
+    # "-ullah" ends a great many names: Saifullah is not Atiqullah (ATIQULLAH WALI MOHAMMAD).
+    for found in (
+        index.search("Mohammad Qari Saifullah", country="AF"),
+        index.brute_force_search("Mohammad Qari Saifullah", country="AF"),
+    ):
+        assert all(c.reference_number != "TAi.070" for c in found)
+    # Spelling variants of one such name still pair.
+    assert names._pair_sim("hidayatullah", "hedayatullah") > 0.9
+
+
+def test_a_listed_document_number_brings_its_party_to_the_scorer(index: NameIndex) -> None:
+    # No key of "ydah" reaches "ubaydah", and "abu" reaches hundreds of names; the passport
+    # number the record gives is QDi.081's, so its names are compared anyway.
+    facts: dict[str, Any] = {"date_of_birth": "1972-05-01", "identifiers": ["00085243"]}
+    assert all(c.reference_number != "QDi.081" for c in index.search("Abu ydah"))
+    cand = best(index, "Abu ydah", **facts)
+    assert (cand.reference_number, cand.matched_name) == ("QDi.081", "Abu Ubaydah")
+    assert cand.score >= DEFAULT_THRESHOLD
+    assert _found([cand]) == _found(index.brute_force_search("Abu ydah", limit=1, **facts))
