@@ -79,6 +79,10 @@ _COMMON_SHARE = 0.01
 _EXPLANATION_CACHE = 65536
 
 
+#: An entry id, its name similarity, and whether that similarity is loose (name_match).
+_Scored = tuple[int, float, bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A listed party whose name resembles the query, with the reasons why."""
@@ -119,6 +123,7 @@ class _Hit:
     e_id: int
     entry: _Entry
     common: bool = False  # made of words many listed names share
+    loose: bool = False  # two distinctive words paired loosely (see name_match)
 
     @property
     def preference(self) -> tuple[float, int, int]:
@@ -202,13 +207,15 @@ def _align(
 
 def _aligned_share(
     q: NameForm, n: NameForm, pairs: list[tuple[float, int, int]], partial: bool
-) -> float:
-    """Share of aligned characters (length-weighted), the lower of all and core tokens."""
+) -> tuple[float, bool]:
+    """Share of aligned characters (length-weighted), the lower of all and core tokens;
+    and whether two distinctive words are paired only loosely (see :func:`name_match`)."""
     q_core, n_core, q_len, n_len = q.core, n.core, q.lengths, n.lengths
     num = core_num = 0.0
     paired = core_paired = 0  # bit masks of the list tokens paired
     demoted = 0  # characters of misspelt generic words, which are no core tokens
     close = True
+    loose = False
     for s, i, j in pairs:
         aligned = s * (q_len[i] + n_len[j])
         num += aligned
@@ -216,6 +223,7 @@ def _aligned_share(
         if q_core[i] and n_core[j]:
             core_num += aligned
             core_paired |= 1 << j
+            loose = loose or s < _SUBSET_PAIR
         elif q_core[i] != n_core[j] and s >= _SUBSET_PAIR:
             # "Deartment" is no word the folding knows, but it is "Department":
             # generic on both sides, as the correctly spelt word would be.
@@ -233,7 +241,8 @@ def _aligned_share(
                 den -= (1 - _LEFT_OUT_WEIGHT) * length
             if n_core[j] and not (core_paired >> j) & 1:
                 core_den -= (1 - _LEFT_OUT_WEIGHT) * length
-    return min(num / den if den else 0.0, core_num / core_den if core_den else 0.0)
+    share = min(num / den if den else 0.0, core_num / core_den if core_den else 0.0)
+    return share, loose
 
 
 def name_similarity(
@@ -249,22 +258,37 @@ def name_similarity(
     match ("Al Qaida Trading" is not "Al-Qaida") but never make one. ``partial``
     (for individuals) lets a query leave out some of the listed name parts.
     """
+    return name_match(q, n, partial=partial, memo=memo)[0]
+
+
+def name_match(
+    q: NameForm,
+    n: NameForm,
+    *,
+    partial: bool = False,
+    memo: dict[str, dict[str, float]] | None = None,
+) -> tuple[float, bool]:
+    """:func:`name_similarity`, and whether it is ``loose``: two distinctive words
+    paired though they differ by more than a slip ("Nabi" and "Naim", "Rahimi" and
+    "Ahmadi"), so that the rest of the name, often a name many people carry
+    ("Mohammad"), makes the score. Such a name is another person's as often as not.
+    """
     if not q.core_tokens or not n.core_tokens:
-        return 0.0
-    sim = _aligned_share(q, n, _align(q.tokens, n.tokens, memo), partial)
+        return 0.0, False
+    sim, loose = _aligned_share(q, n, _align(q.tokens, n.tokens, memo), partial)
     if sim < 1.0 and (q.letters != q.compact or n.letters != n.compact):
         # "Alshabaab" / "AL-SHABAAB": a particle written as part of the word.
         joined = _indel(q.letters, n.letters)
-        if joined >= _JOINED_MIN:
-            sim = max(sim, joined)
+        if joined >= _JOINED_MIN and joined > sim:
+            sim, loose = joined, False
     if len(q.tokens) != len(n.tokens) and sim < 1.0:
         # "Abdul Rahman" / "Abdulrahman": the split differs, the letters do not.
         # Only for near-identical letters: shared words in the same order would
         # otherwise outweigh the words that differ.
         joined = min(_indel(q.compact, n.compact), _indel(q.core_compact, n.core_compact))
-        if joined >= _JOINED_MIN:
-            sim = max(sim, joined)
-    return sim
+        if joined >= _JOINED_MIN and joined > sim:
+            sim, loose = joined, False
+    return sim, loose
 
 
 def _name_floor(floor: float, dob: bool, identifiers: bool) -> float:
@@ -537,7 +561,7 @@ class NameIndex:
     def __init__(self, parties: tuple[ListedParty, ...], entries: tuple[_Entry, ...]) -> None:
         self._parties = parties
         self._entries = entries
-        self._results: dict[tuple[tuple[str, ...], str, float], tuple[tuple[int, float], ...]] = {}
+        self._results: dict[tuple[tuple[str, ...], str, float], tuple[_Scored, ...]] = {}
         self._reach: dict[tuple[str, bool], dict[int, tuple[str, float]]] = {}
         self._explanations: dict[tuple[str, int], Feature] = {}
         postings: dict[str, list[int]] = {}
@@ -621,12 +645,12 @@ class NameIndex:
         form: NameForm,
         least: float,
         identifiers: Iterable[str],
-        similar: Iterable[tuple[int, float]],
-    ) -> tuple[tuple[int, float], ...]:
+        similar: Iterable[_Scored],
+    ) -> tuple[_Scored, ...]:
         """The names of the parties whose listed document numbers the query gives,
         scored, that name retrieval has not found: a matching passport number is
         reason enough to compare the names ("Abu ydah" for ABU UBAYDAH)."""
-        found = {e_id for e_id, _ in similar}
+        found = {scored[0] for scored in similar}
         ids = [
             e_id
             for number in identifiers
@@ -635,7 +659,7 @@ class NameIndex:
         ]
         return tuple(self._score_names(form, least, dict.fromkeys(ids)))
 
-    def _similar(self, form: NameForm, least: float) -> tuple[tuple[int, float], ...]:
+    def _similar(self, form: NameForm, least: float) -> tuple[_Scored, ...]:
         """Entries whose weighted name score reaches ``least``, with their similarity.
 
         Depends on the name's tokens and letters only, so it is cached per
@@ -681,7 +705,7 @@ class NameIndex:
 
     def _score_names(
         self, form: NameForm, least: float, entry_ids: Iterable[int]
-    ) -> Iterator[tuple[int, float]]:
+    ) -> Iterator[_Scored]:
         """The entries whose weighted name score reaches ``least`` (see :func:`_name_floor`)."""
         if not form.core_tokens:
             return
@@ -691,9 +715,9 @@ class NameIndex:
             weight = _WEIGHTS[entry.matched_on]
             if _similarity_bound(form, entry) * weight < least:
                 continue  # cheap and exact: lengths alone rule it out
-            sim = name_similarity(form, entry.form, partial=entry.person, memo=memo)
+            sim, loose = name_match(form, entry.form, partial=entry.person, memo=memo)
             if sim * weight >= least:
-                yield e_id, sim
+                yield e_id, sim, loose
 
     def brute_force_search(
         self,
@@ -782,7 +806,7 @@ class NameIndex:
         return bool(form.core_tokens) and all(t in self._common for t in form.core_tokens)
 
     def _rank(
-        self, q: _Query, similar: Iterable[tuple[int, float]], limit: int, floor: float
+        self, q: _Query, similar: Iterable[_Scored], limit: int, floor: float
     ) -> list[Candidate]:
         """Apply country, date of birth, documents and party type; keep each party's
         best, at or above ``floor``."""
@@ -790,15 +814,17 @@ class NameIndex:
         support: dict[int, _Support] = {}
         ceiling = _ceiling(q)
         q_common = self._is_common(q.form)
-        for e_id, sim in similar:
+        for e_id, sim, loose in similar:
             entry = self._entries[e_id]
-            common = q_common or self._common_entry[e_id]
-            if _adjust(q, sim, entry, ceiling, common) < floor:
+            # Many people share a common name; organisations' names are weighed by
+            # their generic words instead.
+            common = entry.person and (q_common or self._common_entry[e_id])
+            if _adjust(q, sim, entry, ceiling, common, loose) < floor:
                 continue  # not even a matching country and date of birth would lift it
             if entry.party not in support:
                 support[entry.party] = _support(q, self._parties[entry.party])
-            score = _adjust(q, sim, entry, support[entry.party], common)
-            hit = _Hit(score, sim, e_id, entry, common)
+            score = _adjust(q, sim, entry, support[entry.party], common, loose)
+            hit = _Hit(score, sim, e_id, entry, common, loose)
             held = best.get(entry.party)
             if held is None or hit.preference > held.preference:
                 best[entry.party] = hit
@@ -818,15 +844,19 @@ class NameIndex:
             *support.features(hit.sim * _WEIGHTS[entry.matched_on]),
         ]
         capped = score == WEAK_ALIAS_CAP
+        cap = f"cap {WEAK_ALIAS_CAP:.2f}"
         if entry.form.generic or q.form.generic:
-            effect = f"cap {WEAK_ALIAS_CAP:.2f}" if capped else "supported"
-            features.append(("generic_name", effect, _GENERIC_RULE))
-        elif capped and entry.matched_on == "weak_alias":
-            features.append(("weak_alias", f"cap {WEAK_ALIAS_CAP:.2f}", _WEAK_RULE))
-        elif capped and (entry.thin or q.form.short):
-            features.append(("thin_name", f"cap {WEAK_ALIAS_CAP:.2f}", _THIN_RULE))
-        elif capped and hit.common:
-            features.append(("common_name", f"cap {WEAK_ALIAS_CAP:.2f}", _COMMON_RULE))
+            features.append(("generic_name", cap if capped else "supported", _GENERIC_RULE))
+        elif capped:
+            # Every rule that held this name back, given what supports it.
+            lifted = _lifted(entry, support)
+            rules = [
+                ("weak_alias", entry.matched_on == "weak_alias", _WEAK_RULE),
+                ("thin_name", (entry.thin or q.form.short) and not support.positive, _THIN_RULE),
+                ("common_name", hit.common and not lifted, _COMMON_RULE),
+                ("loose_words", hit.loose and not lifted, _LOOSE_RULE),
+            ]
+            features += [(name, cap, rule) for name, applies, rule in rules if applies]
         return Candidate(
             reference_number=party.reference_number,
             name=party.name,
@@ -860,6 +890,10 @@ _THIN_RULE = "a single short word or single name needs a matching country or dat
 _COMMON_RULE = (
     "every word of the name is common among listed names: a match needs a matching date of "
     "birth or document"
+)
+_LOOSE_RULE = (
+    "a distinctive word pairs with a different listed word only loosely: a match needs a "
+    "matching date of birth or document"
 )
 
 
@@ -944,7 +978,21 @@ def _ceiling(q: _Query) -> _Support:
     )
 
 
-def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support, common: bool = False) -> float:
+def _lifted(entry: _Entry, support: _Support) -> bool:
+    """Whether support lifts the cap on a common or loosely paired name: for a person, a
+    date of birth or document only this party shares; for an organisation, which has no
+    date of birth, anything that agrees (a country, a document, a declared armed group)."""
+    return support.strong if entry.person else support.positive
+
+
+def _adjust(
+    q: _Query,
+    sim: float,
+    entry: _Entry,
+    support: _Support,
+    common: bool = False,
+    loose: bool = False,
+) -> float:
     """The candidate score of ``entry`` for a name similarity ``sim``.
 
     Weak names never make a match alone: a name of generic words only ("Ministry
@@ -953,8 +1001,9 @@ def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support, common: boo
     the party's listed countries are not the query's (or, for generic words,
     when it is two words), and is at most a near miss otherwise. A short word
     must be spelt exactly. A ``common`` name (every word one that many listed
-    parties share: "Mohammed Omar") and a nickname need a date of birth or a
-    document number to be more than a near miss.
+    parties share: "Mohammed Omar"), a ``loose`` one (see :func:`name_match`) and a
+    nickname need a date of birth or a document number to be more than a near
+    miss (an organisation's name: anything that agrees, see :func:`_lifted`).
     """
     generic = entry.form.generic or q.form.generic
     short = entry.form.short or q.form.short
@@ -968,7 +1017,7 @@ def _adjust(q: _Query, sim: float, entry: _Entry, support: _Support, common: boo
     score = min(1.0, max(0.0, score + support.delta(score)))
     if on == "weak_alias" and not (sim == 1.0 and support.strong):
         score = min(score, WEAK_ALIAS_CAP)
-    if weak or (common and not support.strong):
+    if weak or ((common or loose) and not _lifted(entry, support)):
         score = min(score, WEAK_ALIAS_CAP)
     return round(score, 6)
 

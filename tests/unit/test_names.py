@@ -349,14 +349,14 @@ def test_search_scores_a_few_candidates_not_the_list(
     index: NameIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    real = names.name_similarity
+    real = names.name_match
 
-    def counting(*args: object, **kwargs: object) -> float:
+    def counting(*args: object, **kwargs: object) -> tuple[float, bool]:
         nonlocal calls
         calls += 1
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(names, "name_similarity", counting)
+    monkeypatch.setattr(names, "name_match", counting)
     index.search("Abdul Rahman Muhammad")
     assert 0 < calls <= 25
     calls = 0
