@@ -129,6 +129,68 @@ GENERIC = _words("""
 """)
 
 
+# Romanisations of one Arabic, Persian or Pashto given name, as lists and records
+# spell them: the vowels and doubled letters of a name written without short vowels
+# vary from one clerk to the next. Each line is one name; a word is in one line only.
+# Names that differ in their consonants are different names (Hassan, Hussein;
+# Said, Saad; Ali, Ala) and are kept apart.
+_VARIANTS = """
+    muhammad mohammad mohammed muhammed mohamed mohamad muhamad muhamed mohamud mohamoud
+    mouhamed mouhammad mohammod mohd
+    ahmad ahmed ahmet
+    mahmoud mahmud mahmood
+    yusuf yousef youssef yusef yousuf yousif yusif yosef
+    umar omar oumar
+    uthman usman othman osman outhman
+    hasan hassan
+    husain hussain husayn hussein hossein husein hosein
+    abdullah abdallah abdellah abdulla abdoullah
+    abdul abdel abdal abdoul abdoel
+    abdulrahman abdelrahman abderrahmane abdurrahman abdorrahman abdalrahman
+    abdulaziz abdelaziz abdulazeez
+    abdulkadir abdelkader abdulqadir abdelqader abdulkader
+    qasim kassem kasim qassem qassim gasim
+    khalid khaled
+    salih saleh saaleh
+    ibrahim ebrahim brahim
+    ismail ismael esmail smail
+    yahya yahia yehia
+    mustafa mostafa moustafa mustapha
+    musa moussa mousa
+    isa issa eisa
+    idris idriss edris
+    jamal gamal djamal djamel jamel
+    zakaria zakariya zakariyya zakarya
+    suleiman sulaiman soliman sulayman slimane
+    abu abou
+    nur noor nour
+    said saeed saiid sayeed
+    sayed sayyed sayyid syed
+    jafar jaafar djafar
+    tariq tarek tarik tareq
+    walid waleed oualid
+    rashid rasheed rachid
+    hamid hameed
+    majid majeed
+    faisal faysal faycal
+    anwar anouar
+    bashir bachir basheer
+    nasir nasser naser
+    amin ameen
+    karim kareem
+    rahim raheem
+    aziz azeez
+    habib habeeb
+""".splitlines()
+_VARIANT_OF = {word: line.split()[0] for line in _VARIANTS for word in line.split()}
+
+
+def name_variant(token: str) -> str | None:
+    """The name ``token`` is a romanisation of, when it is one of the listed ones
+    ("kassem" and "qasim" are both "qasim"); None otherwise."""
+    return _VARIANT_OF.get(token)
+
+
 @dataclass(frozen=True, slots=True)
 class NameForm:
     """A name as the matcher sees it: matching tokens in written order.

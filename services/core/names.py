@@ -32,6 +32,7 @@ from services.core.name_normalisation import (
     country_code,
     deletions,
     name_form,
+    name_variant,
     phonetic_key,
     trigrams,
     without_brackets,
@@ -148,6 +149,8 @@ class _Query:
 _indel = Indel.normalized_similarity
 
 
+_VARIANT_PAIR = 0.85  # two listed romanisations of one name (name_variant): a slip apart
+
 #: Endings that a great many Arabic and Persian given names share ("Saifullah",
 #: "Atiqullah"; "Nooruddin", "Salahuddin"): where both tokens have one, the
 #: letters before it must pair too.
@@ -157,6 +160,12 @@ _SHARED_ENDINGS = ("ullah", "allah", "uddin", "eddine", "eddin", "uddeen")
 def _pair_sim(a: str, b: str) -> float:
     if a == b:
         return 1.0
+    variant = name_variant(a)
+    if variant is not None and variant == name_variant(b):
+        # Two romanisations of one name ("Kassem", "Qasim"): at least a slip apart,
+        # within what their lengths allow (see _similarity_bound).
+        bound = 2 * min(len(a), len(b)) / (len(a) + len(b))
+        return max(_indel(a, b), min(_VARIANT_PAIR, bound))
     if not _short_pair_ok(a, b):
         return 0.0
     for ending in _SHARED_ENDINGS:
@@ -414,6 +423,12 @@ def _parse_dob(value: str | None) -> tuple[date | None, int | None]:
     try:
         if len(text) == 4 and text.isdigit():
             return None, int(text)
+        if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+            # YYYY-MM, as the schema allows: weighed as its year, the month unknown on
+            # most listed dates.
+            if 1 <= int(text[5:]) <= 12:
+                return None, int(text[:4])
+            return None, None
         day = date.fromisoformat(text[:10])
     except ValueError:
         return None, None
@@ -496,6 +511,7 @@ class _Vocabulary:
         self._phonetic = _invert((k, t) for k, t in keys if k)
         self._deletions = _invert((d, t) for t in self._tokens for d in deletions(t))
         self._trigrams = _invert((f"{g}{len(t)}", t) for t in vocab for g in trigrams(t))
+        self._variants = _invert((v, t) for t in vocab if (v := name_variant(t)))
 
     def neighbours(self, token: str, *, wide: bool = True) -> tuple[tuple[str, float], ...]:
         """Listed tokens the scorer would pair with ``token``, lowest weight first.
@@ -515,8 +531,12 @@ class _Vocabulary:
         close = process.extract(
             token, list(found), scorer=_indel, score_cutoff=_PAIR_FLOOR, limit=None
         )
-        weighted = ((v, s * (len(token) + len(v))) for v, s, _ in close if _short_pair_ok(token, v))
-        return tuple(sorted(weighted, key=lambda n: (n[1], n[0])))
+        weighted = {v: s * (len(token) + len(v)) for v, s, _ in close if _short_pair_ok(token, v)}
+        # Other romanisations of the same name, however unlike their letters ("qasim").
+        for v in self._variants.get(name_variant(token) or "", ()):
+            weighted[v] = _pair_sim(token, v) * (len(token) + len(v))
+        # Ties (an exact token and a longer one can weigh the same) go to the exact one.
+        return tuple(sorted(weighted.items(), key=lambda n: (n[1], n[0] == token, n[0])))
 
     def _by_trigrams(self, token: str) -> list[str]:
         grams = trigrams(token)
@@ -583,6 +603,11 @@ class NameIndex:
         least = max(_COMMON_MIN_PARTIES, _COMMON_SHARE * len(parties))
         self._common = frozenset(t for t, held in holders.items() if len(held) >= least)
         self._common_entry = [self._is_common(e.form) for e in entries]
+        # Words a name carries twice ("Mohammad Sadiq Amir Mohammad"): both can pair.
+        self._repeated = [
+            frozenset(t for t in e.form.core_tokens if e.form.core_tokens.count(t) > 1)
+            for e in entries
+        ]
         by_document: dict[str, list[int]] = {}
         for e_id, entry in enumerate(entries):
             for doc in parties[entry.party].documents:
@@ -751,13 +776,16 @@ class NameIndex:
         # two query tokens reaching one listed token ("Mohamud Mohamed", MOHAMED LAKHAL)
         # count once, as the scorer pairs each token once.
         first: dict[int, tuple[str, float]] = {}
-        for token, wide in _lookup_tokens(q):
+        lookups = _lookup_tokens(q)
+        # A word the query names twice reaches again, for the names that carry it twice.
+        lookups += [(t, True) for t in sorted(set(q.core_tokens)) if q.core_tokens.count(t) > 1]
+        for token, wide in lookups:
             for e_id, link in self._reached(token, wide).items():
                 held = first.get(e_id)
                 if held is None:
                     first[e_id] = link
                     aligned[e_id] = link[1]
-                elif held[0] != link[0]:
+                elif held[0] != link[0] or link[0] in self._repeated[e_id]:
                     aligned[e_id] += link[1]
                 elif link[1] > held[1]:
                     aligned[e_id] += link[1] - held[1]
@@ -830,8 +858,13 @@ class NameIndex:
                 best[entry.party] = hit
         hits = sorted(
             (h for h in best.values() if h.score >= floor),
-            # Capped scores tie: the closer name first.
-            key=lambda h: (-h.score, -h.sim, self._parties[h.entry.party].reference_number),
+            # Capped scores tie: a closely paired name first, then the closer name.
+            key=lambda h: (
+                -h.score,
+                h.loose,
+                -h.sim,
+                self._parties[h.entry.party].reference_number,
+            ),
         )
         return [self._candidate(q, h, support[h.entry.party]) for h in hits[: max(limit, 0)]]
 
