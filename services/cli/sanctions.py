@@ -9,7 +9,7 @@ import httpx
 import orjson
 import typer
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from services.cli.common import err, fail, out, session_scope
 from services.core import names
@@ -137,6 +137,13 @@ def _reference_list(list_file: Path | None) -> SanctionsList:
     try:
         with session_scope() as session:
             imported = sanctions.load_current(session)
+    except ProgrammingError:
+        # Reachable, but without Embargo Watch's tables: a database never upgraded.
+        err.print(
+            "[yellow]the database has no Embargo Watch tables (ewatch db upgrade); "
+            "using the shipped list[/yellow]"
+        )
+        return read_list(None)
     except (SQLAlchemyError, EmbeddedError, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         err.print(f"[yellow]database not reachable ({reason}); using the shipped list[/yellow]")

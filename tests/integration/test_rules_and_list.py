@@ -158,6 +158,14 @@ def test_match_without_an_imported_list_says_it_uses_the_shipped_one(database_ur
     assert orjson.loads(check.stdout.splitlines()[0])["reference_number"] == "HTi.001"
 
 
+def test_match_against_a_database_never_upgraded_says_so(empty_database_url: str) -> None:
+    check = ewatch(empty_database_url, "sanctions", "match", "Jimmy Cherizier", "--json")
+    assert check.returncode == 0, check.stderr
+    assert "no Embargo Watch tables (ewatch db upgrade)" in check.stderr
+    assert "not reachable" not in check.stderr
+    assert orjson.loads(check.stdout.splitlines()[0])["reference_number"] == "HTi.001"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
