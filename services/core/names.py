@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from itertools import chain, pairwise
 from typing import Literal
 
@@ -157,6 +158,12 @@ _VARIANT_PAIR = 0.85  # two listed romanisations of one name (name_variant): a s
 _SHARED_ENDINGS = ("ullah", "allah", "uddin", "eddine", "eddin", "uddeen")
 
 
+def _length_bound(m: int, n: int) -> float:
+    """The most Indel similarity two strings of lengths ``m`` and ``n`` can have: twice
+    their longest common subsequence, at most twice the shorter, over both lengths."""
+    return 2 * min(m, n) / (m + n) if m + n else 0.0
+
+
 def _pair_sim(a: str, b: str) -> float:
     if a == b:
         return 1.0
@@ -164,8 +171,7 @@ def _pair_sim(a: str, b: str) -> float:
     if variant is not None and variant == name_variant(b):
         # Two romanisations of one name ("Kassem", "Qasim"): at least a slip apart,
         # within what their lengths allow (see _similarity_bound).
-        bound = 2 * min(len(a), len(b)) / (len(a) + len(b))
-        return max(_indel(a, b), min(_VARIANT_PAIR, bound))
+        return max(_indel(a, b), min(_VARIANT_PAIR, _length_bound(len(a), len(b))))
     if not _short_pair_ok(a, b):
         return 0.0
     for ending in _SHARED_ENDINGS:
@@ -300,6 +306,7 @@ def name_match(
     return sim, loose
 
 
+@lru_cache(maxsize=64)  # a handful of (floor, facts) combinations, asked per party
 def _name_floor(floor: float, dob: bool, identifiers: bool) -> float:
     """The least weighted name score that support could lift to ``floor``.
 
@@ -329,8 +336,7 @@ def _similarity_bound(q: NameForm, entry: _Entry) -> float:
     n = entry.form
     if q.letters != q.compact or n.letters != n.compact:
         # The letters rule compares the letters with their particles: longer strings.
-        size_q, size_n = len(q.letters), len(n.letters)
-        bound = max(bound, 2 * min(size_q, size_n) / (size_q + size_n))
+        bound = max(bound, _length_bound(len(q.letters), len(n.letters)))
     return bound
 
 
