@@ -19,14 +19,14 @@ import bisect
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from itertools import chain, pairwise
 from typing import Literal
 
 from rapidfuzz import process
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import OSA, Indel
 
 from services.core.name_normalisation import (
     NameForm,
@@ -40,7 +40,7 @@ from services.core.name_normalisation import (
 )
 from services.core.sanctions_list import AliasQuality, BirthDate, ListedParty, PartyKind
 
-ALGORITHM_VERSION = "names-4"
+ALGORITHM_VERSION = "names-5"
 DEFAULT_THRESHOLD = 0.88
 NEAR_MISS_FLOOR = 0.75  # scores in [floor, threshold) are near misses
 
@@ -148,6 +148,7 @@ class _Query:
 
 
 _indel = Indel.normalized_similarity
+_osa = OSA.distance  # edits, a transposition being one
 
 
 _VARIANT_PAIR = 0.85  # two listed romanisations of one name (name_variant): a slip apart
@@ -181,6 +182,24 @@ def _pair_sim(a: str, b: str) -> float:
                 return 0.0  # "Saifullah" is not "Atiqullah"
             break
     return _indel(a, b, score_cutoff=_PAIR_FLOOR)
+
+
+#: First-letter sound classes: vowels and h, w, y open alike ("Osama", "Usama"),
+#: and so do consonants of one class ("Kassem", "Qasim"; "Gamal", "Jamal").
+_ONSET = str.maketrans("aeiouyhwbfpvcgjkqsxzdtlmnr", "00000000111122222222334556")
+
+
+def _onsets_differ(a: str, b: str) -> bool:
+    """Two romanised words that begin with different sounds and differ by more than one
+    slip ("Ahmed", "Zahed"): however many letters they share, the names differ, unless
+    listed as one name's variants. A slip at the start ("ahid" for "Zahid", "dsial" for
+    "Sial" with the space misplaced) is still a slip."""
+    if not (a.isascii() and b.isascii()) or a[:1].translate(_ONSET) == b[:1].translate(_ONSET):
+        return False
+    if _osa(a, b, score_cutoff=1) <= 1:
+        return False
+    variant = name_variant(a)
+    return variant is None or variant != name_variant(b)
 
 
 def _short_pair_ok(a: str, b: str) -> bool:
@@ -226,6 +245,7 @@ def _aligned_share(
     """Share of aligned characters (length-weighted), the lower of all and core tokens;
     and whether two distinctive words are paired only loosely (see :func:`name_match`)."""
     q_core, n_core, q_len, n_len = q.core, n.core, q.lengths, n.lengths
+    q_tokens, n_tokens = q.tokens, n.tokens
     num = core_num = 0.0
     paired = core_paired = 0  # bit masks of the list tokens paired
     demoted = 0  # characters of misspelt generic words, which are no core tokens
@@ -238,7 +258,9 @@ def _aligned_share(
         if q_core[i] and n_core[j]:
             core_num += aligned
             core_paired |= 1 << j
-            loose = loose or s < _SUBSET_PAIR
+            loose = (
+                loose or s < _SUBSET_PAIR or (s < 1.0 and _onsets_differ(q_tokens[i], n_tokens[j]))
+            )
         elif q_core[i] != n_core[j] and s >= _SUBSET_PAIR:
             # "Deartment" is no word the folding knows, but it is "Department":
             # generic on both sides, as the correctly spelt word would be.
@@ -290,20 +312,101 @@ def name_match(
     """
     if not q.core_tokens or not n.core_tokens:
         return 0.0, False
-    sim, loose = _aligned_share(q, n, _align(q.tokens, n.tokens, memo), partial)
+    sim, loose, *_ = _token_match(q, n, partial, memo)
     if sim < 1.0 and (q.letters != q.compact or n.letters != n.compact):
         # "Alshabaab" / "AL-SHABAAB": a particle written as part of the word.
         joined = _indel(q.letters, n.letters)
         if joined >= _JOINED_MIN and joined > sim:
             sim, loose = joined, False
-    if len(q.tokens) != len(n.tokens) and sim < 1.0:
-        # "Abdul Rahman" / "Abdulrahman": the split differs, the letters do not.
-        # Only for near-identical letters: shared words in the same order would
-        # otherwise outweigh the words that differ.
-        joined = min(_indel(q.compact, n.compact), _indel(q.core_compact, n.core_compact))
-        if joined >= _JOINED_MIN and joined > sim:
-            sim, loose = joined, False
     return sim, loose
+
+
+_Pairs = list[tuple[float, int, int]]
+
+
+def _token_match(
+    q: NameForm, n: NameForm, partial: bool, memo: dict[str, dict[str, float]] | None
+) -> tuple[float, bool, NameForm, NameForm, _Pairs]:
+    """The token score (:func:`_aligned_share`) and loose flag, with the forms and
+    pairs that make it: the names as written or, where that scores higher, with the
+    words one splits and the other writes as one word joined ("Abdul Rahman",
+    "Abdulrahman"). The joined word pairs as one token and the others as before, so
+    "Abdulrahman Ahmed" does not borrow the letters "ahmed" shares with ZAHED.
+    """
+    pairs = _align(q.tokens, n.tokens, memo)
+    sim, loose = _aligned_share(q, n, pairs, partial)
+    if sim < 1.0 and len(q.tokens) != len(n.tokens) and (rejoined := _rejoined(q, n)):
+        qj, nj = rejoined
+        joined_pairs = _align(qj.tokens, nj.tokens, memo)
+        joined, joined_loose = _aligned_share(qj, nj, joined_pairs, partial)
+        if joined > sim:
+            return joined, joined_loose, qj, nj, joined_pairs
+    return sim, loose, q, n, pairs
+
+
+def _joins(a: NameForm, b: NameForm) -> Iterator[tuple[float, int, int, int]]:
+    """Runs of two or three adjacent tokens of ``a`` whose letters are one token of
+    ``b`` at least _JOINED_MIN alike: (similarity, run start, run end, that token)."""
+    for i in range(len(a.tokens) - 1):
+        joined = a.tokens[i]
+        for k in range(i + 2, min(i + 3, len(a.tokens)) + 1):
+            joined += a.tokens[k - 1]
+            for j, token in enumerate(b.tokens):
+                if _length_bound(len(joined), len(token)) >= _JOINED_MIN and (
+                    s := _indel(joined, token, score_cutoff=_JOINED_MIN)
+                ):
+                    yield s, i, k, j
+
+
+def _rejoined(q: NameForm, n: NameForm) -> tuple[NameForm, NameForm] | None:
+    """``q`` and ``n`` with the words one of them splits and the other writes as one
+    word ("abdul rahman", "abdulrahman") joined; None if there are none.
+
+    Most alike first; each token joins or takes a run once.
+    """
+    # (similarity, side that is split, run start, run end, the other side's token)
+    found = sorted(
+        [(s, 0, i, k, j) for s, i, k, j in _joins(q, n)]
+        + [(s, 1, i, k, j) for s, i, k, j in _joins(n, q)],
+        key=lambda f: (-f[0], f[1:]),
+    )
+    if not found:
+        return None
+    used: tuple[set[int], set[int]] = (set(), set())
+    runs: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+    for _, side, i, k, j in found:
+        run, other = used[side], used[1 - side]
+        if j in other or not run.isdisjoint(range(i, k)):
+            continue
+        run.update(range(i, k))
+        other.add(j)
+        runs[side].append((i, k))
+    return _join_runs(q, runs[0]), _join_runs(n, runs[1])
+
+
+def _join_runs(form: NameForm, runs: Iterable[tuple[int, int]]) -> NameForm:
+    """``form`` with each run [start, end) of its tokens written as one token."""
+    ends = dict(runs)
+    if not ends:
+        return form
+    tokens: list[str] = []
+    core: list[bool] = []
+    i = 0
+    while i < len(form.tokens):
+        k = ends.get(i, i + 1)
+        tokens.append("".join(form.tokens[i:k]))
+        core.append(any(form.core[i:k]))
+        i = k
+    core_tokens = tuple(t for t, c in zip(tokens, core, strict=True) if c)
+    return replace(
+        form,
+        tokens=tuple(tokens),
+        core=tuple(core),
+        core_tokens=core_tokens,
+        lengths=tuple(map(len, tokens)),
+        core_total=sum(map(len, core_tokens)),
+        core_compact="".join(core_tokens),
+    )
 
 
 @lru_cache(maxsize=64)  # a handful of (floor, facts) combinations, asked per party
@@ -607,7 +710,15 @@ class NameIndex:
             for token in entry.form.core_tokens:
                 holders.setdefault(token, set()).add(entry.party)
         least = max(_COMMON_MIN_PARTIES, _COMMON_SHARE * len(parties))
-        self._common = frozenset(t for t, held in holders.items() if len(held) >= least)
+        common = {t for t, held in holders.items() if len(held) >= least}
+        # Written as one word they are as common: "Abdulrahman" is "Abdul Rahman".
+        common.update(
+            a + b
+            for e in entries
+            for a, b in pairwise(e.form.core_tokens)
+            if a in common and b in common
+        )
+        self._common = frozenset(common)
         self._common_entry = [self._is_common(e.form) for e in entries]
         # Words a name carries twice ("Mohammad Sadiq Amir Mohammad"): both can pair.
         self._repeated = [
@@ -1063,10 +1174,14 @@ def _adjust(
 
 def _explain_name(q: NameForm, hit: _Hit) -> Feature:
     entry = hit.entry
-    pairs = _align(q.tokens, entry.form.tokens)
-    missing_q = [t for i, t in enumerate(q.tokens) if all(p[1] != i for p in pairs)]
-    missing_n = [t for j, t in enumerate(entry.form.tokens) if all(p[2] != j for p in pairs)]
+    _, _, qf, nf, pairs = _token_match(q, entry.form, entry.person, None)
+    missing_q = [t for i, t in enumerate(qf.tokens) if all(p[1] != i for p in pairs)]
+    missing_n = [t for j, t in enumerate(nf.tokens) if all(p[2] != j for p in pairs)]
     detail = f"{q.folded!r} ~ {entry.form.folded!r}"
+    joined = [t for t in qf.tokens if t not in q.tokens]
+    joined += [t for t in nf.tokens if t not in entry.form.tokens]
+    if joined:
+        detail += f"; split words read as one {joined}"
     if missing_q or missing_n:
         detail += f"; unmatched query {missing_q or '-'}, list {missing_n or '-'}"
     return ("name_similarity", f"={hit.sim:.3f}", detail)
