@@ -157,6 +157,7 @@ _VARIANT_PAIR = 0.85  # two listed romanisations of one name (name_variant): a s
 #: "Atiqullah"; "Nooruddin", "Salahuddin"): where both tokens have one, the
 #: letters before it must pair too.
 _SHARED_ENDINGS = ("ullah", "allah", "uddin", "eddine", "eddin", "uddeen")
+_ENDING_TAILS = frozenset(e[-4:] for e in _SHARED_ENDINGS)  # a cheap first test
 
 
 def _length_bound(m: int, n: int) -> float:
@@ -175,6 +176,8 @@ def _pair_sim(a: str, b: str) -> float:
         return max(_indel(a, b), min(_VARIANT_PAIR, _length_bound(len(a), len(b))))
     if not _short_pair_ok(a, b):
         return 0.0
+    if a[-4:] not in _ENDING_TAILS or b[-4:] not in _ENDING_TAILS:
+        return _indel(a, b, score_cutoff=_PAIR_FLOOR)
     for ending in _SHARED_ENDINGS:
         if a.endswith(ending) and b.endswith(ending):
             cut = len(ending)
@@ -344,18 +347,34 @@ def _token_match(
     return sim, loose, q, n, pairs
 
 
+@lru_cache(maxsize=65536)
+def _runs(tokens: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
+    """Runs [start, end) of two or three adjacent tokens, with their letters joined."""
+    return tuple(
+        (i, k, "".join(tokens[i:k]))
+        for i in range(len(tokens) - 1)
+        for k in range(i + 2, min(i + 3, len(tokens)) + 1)
+    )
+
+
+#: A run's joined letters and a token can be _JOINED_MIN alike only if the shorter is at
+#: least this share of the longer (see :func:`_length_bound`).
+_JOINED_LENGTHS = _JOINED_MIN / (2 - _JOINED_MIN)
+
+
 def _joins(a: NameForm, b: NameForm) -> Iterator[tuple[float, int, int, int]]:
     """Runs of two or three adjacent tokens of ``a`` whose letters are one token of
     ``b`` at least _JOINED_MIN alike: (similarity, run start, run end, that token)."""
-    for i in range(len(a.tokens) - 1):
-        joined = a.tokens[i]
-        for k in range(i + 2, min(i + 3, len(a.tokens)) + 1):
-            joined += a.tokens[k - 1]
-            for j, token in enumerate(b.tokens):
-                if _length_bound(len(joined), len(token)) >= _JOINED_MIN and (
-                    s := _indel(joined, token, score_cutoff=_JOINED_MIN)
-                ):
-                    yield s, i, k, j
+    longest = max(b.lengths)
+    for i, k, joined in _runs(a.tokens):
+        size = len(joined)
+        if size * _JOINED_LENGTHS > longest:
+            continue  # longer than any token of b could pair with
+        for j, token in enumerate(b.tokens):
+            if _length_bound(size, b.lengths[j]) >= _JOINED_MIN and (
+                s := _indel(joined, token, score_cutoff=_JOINED_MIN)
+            ):
+                yield s, i, k, j
 
 
 def _rejoined(q: NameForm, n: NameForm) -> tuple[NameForm, NameForm] | None:
