@@ -23,12 +23,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from itertools import chain, pairwise
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel
 
 from services.core.name_normalisation import (
+    GENERIC,
     NameForm,
     country_code,
     deletions,
@@ -67,6 +68,9 @@ _SHORT_TOKEN = 2  # tokens this short pair only with a one-letter variant
 _SUBSET_PAIR = 0.8  # every query token at least this close: the query names a subset
 _LEFT_OUT_WEIGHT = 0.6  # weight of the list name parts such a query leaves out
 _JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agree this well
+_JOIN_MIN = 0.8  # words written as one pair with a word this alike; closely from _JOINED_MIN
+_JOIN_MAX_TOKENS = 12  # names longer than this are not searched for words written as one
+_JOIN_SCAN_MIN = 5  # the shortest query word looked up as listed words written as one
 _CANDIDATE_CAP = 25
 _ESTIMATE_SHARE = 0.4  # retrieval scores no entry estimated below this share of the floor
 _TRIGRAM_DICE = 0.45
@@ -128,9 +132,10 @@ class _Hit:
     loose: bool = False  # two distinctive words paired loosely (see name_match)
 
     @property
-    def preference(self) -> tuple[float, int, int]:
-        """Which of a party's entries to report: best score, then the stronger kind."""
-        return self.score, -_PRIORITY[self.entry.matched_on], -self.e_id
+    def preference(self) -> tuple[float, bool, float, int, int]:
+        """Which of a party's entries to report: best score; among capped scores, a closely
+        paired name, then the closer name; then the stronger kind."""
+        return self.score, not self.loose, self.sim, -_PRIORITY[self.entry.matched_on], -self.e_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,16 +195,28 @@ def _pair_sim(a: str, b: str) -> float:
 #: First-letter sound classes: vowels and h, w, y open alike ("Osama", "Usama"),
 #: and so do consonants of one class ("Kassem", "Qasim"; "Gamal", "Jamal").
 _ONSET = str.maketrans("aeiouyhwbfpvcgjkqsxzdtlmnr", "00000000111122222222334556")
+#: Two-letter openings that romanise a sound also written otherwise ("Dhia", "Zia";
+#: "Dzhalaluddin", "Djalaluddin", "Jalaluddin"; "Khussain", "Hussain"; "Tchaudhri",
+#: "Chaudhri"; "Tsang", "Sang").
+_DIGRAPHS = {"dh": "z", "dj": "j", "dz": "j", "kh": "h", "tc": "c", "ts": "s"}
+
+
+def _openings(token: str) -> frozenset[str]:
+    """The sound classes ``token`` may open with (see _ONSET, _DIGRAPHS)."""
+    first = token[:1].translate(_ONSET)
+    other = _DIGRAPHS.get(token[:2])
+    return frozenset((first, other.translate(_ONSET))) if other else frozenset(first)
 
 
 def _onsets_differ(a: str, b: str) -> bool:
     """Two romanised words that begin with different sounds and differ by more than one
     slip ("Ahmed", "Zahed"): however many letters they share, the names differ, unless
     listed as one name's variants. A slip at the start ("ahid" for "Zahid", "dsial" for
-    "Sial" with the space misplaced) is still a slip."""
-    if not (a.isascii() and b.isascii()) or a[:1].translate(_ONSET) == b[:1].translate(_ONSET):
+    "Sial" with the space misplaced) is still a slip, and an article written onto the
+    word ("Altaher" for "Taher") no difference."""
+    if not (a.isascii() and b.isascii()) or a.endswith(b) or b.endswith(a):
         return False
-    if _osa(a, b, score_cutoff=1) <= 1:
+    if not _openings(a).isdisjoint(_openings(b)) or _osa(a, b, score_cutoff=1) <= 1:
         return False
     variant = name_variant(a)
     return variant is None or variant != name_variant(b)
@@ -316,6 +333,8 @@ def name_match(
     if not q.core_tokens or not n.core_tokens:
         return 0.0, False
     sim, loose, *_ = _token_match(q, n, partial, memo)
+    if sim < 1.0 and (compact := _compact_match(q, n, sim)):
+        sim, loose = compact
     if sim < 1.0 and (q.letters != q.compact or n.letters != n.compact):
         # "Alshabaab" / "AL-SHABAAB": a particle written as part of the word.
         joined = _indel(q.letters, n.letters)
@@ -325,97 +344,161 @@ def name_match(
 
 
 _Pairs = list[tuple[float, int, int]]
+#: Words one name writes as one: which side ("query", "list"), its words, and the word.
+_Join = tuple[str, tuple[str, ...], str]
+
+
+class _TokenMatch(NamedTuple):
+    sim: float
+    loose: bool
+    q: NameForm  # the forms paired: as written, or with some words joined
+    n: NameForm
+    pairs: _Pairs
+    joins: tuple[_Join, ...] = ()
 
 
 def _token_match(
     q: NameForm, n: NameForm, partial: bool, memo: dict[str, dict[str, float]] | None
-) -> tuple[float, bool, NameForm, NameForm, _Pairs]:
+) -> _TokenMatch:
     """The token score (:func:`_aligned_share`) and loose flag, with the forms and
     pairs that make it: the names as written or, where that scores higher, with the
     words one splits and the other writes as one word joined ("Abdul Rahman",
     "Abdulrahman"). The joined word pairs as one token and the others as before, so
-    "Abdulrahman Ahmed" does not borrow the letters "ahmed" shares with ZAHED.
+    "Abdulrahman Ahmed" does not borrow the letters "ahmed" shares with ZAHED. Words
+    joined less than _JOINED_MIN alike ("Dongmyong" for TONG MYONG) pair loosely.
     """
     pairs = _align(q.tokens, n.tokens, memo)
     sim, loose = _aligned_share(q, n, pairs, partial)
-    if sim < 1.0 and len(q.tokens) != len(n.tokens) and (rejoined := _rejoined(q, n)):
-        qj, nj = rejoined
+    if (
+        sim < 1.0
+        and len(q.tokens) != len(n.tokens)
+        and max(len(q.tokens), len(n.tokens)) <= _JOIN_MAX_TOKENS
+        and (rejoined := _rejoined(q, n))
+    ):
+        qj, nj, loose_join, joins = rejoined
         joined_pairs = _align(qj.tokens, nj.tokens, memo)
         joined, joined_loose = _aligned_share(qj, nj, joined_pairs, partial)
-        if joined > sim:
-            return joined, joined_loose, qj, nj, joined_pairs
-    return sim, loose, q, n, pairs
+        if joined > sim and qj.core_tokens and nj.core_tokens:
+            return _TokenMatch(joined, joined_loose or loose_join, qj, nj, joined_pairs, joins)
+    return _TokenMatch(sim, loose, q, n, pairs)
+
+
+def _compact_match(q: NameForm, n: NameForm, sim: float) -> tuple[float, bool] | None:
+    """The names' letters without spaces, where they are near-identical and closer than
+    ``sim``: the words break at other places ("Sha Msurrahman", "Mohammedomarghulamnabi").
+    Loose unless the letters are the same: "Abdulrahman Ahmed" and ABDUL RAHMAN ZAHED
+    share 0.94 of them, but Ahmed is not Zahed.
+    """
+    if len(q.tokens) == len(n.tokens):
+        return None
+    if _length_bound(len(q.compact), len(n.compact)) < _JOINED_MIN:
+        return None
+    joined = min(_indel(q.compact, n.compact), _indel(q.core_compact, n.core_compact))
+    if joined < _JOINED_MIN or joined <= sim + 1e-9:  # the same letters, summed otherwise
+        return None
+    return joined, q.compact != n.compact and q.core_compact != n.core_compact
+
+
+class _Run(NamedTuple):
+    """Two or three adjacent tokens [start, end) of a name, written as one word."""
+
+    start: int
+    end: int
+    word: str
+    core: bool  # distinctive, unless all its words are generic or it is a generic word
+    #: Distinctive and generic words together ("Daesong Trading"): the generic word's
+    #: letters would hide how the distinctive ones differ, so only an exact join is close.
+    mixed: bool
 
 
 @lru_cache(maxsize=65536)
-def _runs(tokens: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
-    """Runs [start, end) of two or three adjacent tokens, with their letters joined."""
-    return tuple(
-        (i, k, "".join(tokens[i:k]))
-        for i in range(len(tokens) - 1)
-        for k in range(i + 2, min(i + 3, len(tokens)) + 1)
-    )
+def _runs(tokens: tuple[str, ...], core: tuple[bool, ...]) -> tuple[_Run, ...]:
+    """Every run of two or three adjacent tokens. A single letter, an initial, is
+    neither distinctive nor generic: "Shams-u-Rahman" is one word joined."""
+    generic = [not c and len(t) > 1 for t, c in zip(tokens, core, strict=True)]
+    runs = []
+    for i in range(len(tokens) - 1):
+        for k in range(i + 2, min(i + 3, len(tokens)) + 1):
+            word = "".join(tokens[i:k])
+            kinds = set(generic[i:k])
+            distinctive = any(core[i:k]) and word not in GENERIC
+            runs.append(_Run(i, k, word, distinctive, len(kinds) > 1))
+    return tuple(runs)
 
 
-#: A run's joined letters and a token can be _JOINED_MIN alike only if the shorter is at
+#: A run's joined letters and a token can be _JOIN_MIN alike only if the shorter is at
 #: least this share of the longer (see :func:`_length_bound`).
-_JOINED_LENGTHS = _JOINED_MIN / (2 - _JOINED_MIN)
+_JOIN_LENGTHS = _JOIN_MIN / (2 - _JOIN_MIN)
 
 
-def _joins(a: NameForm, b: NameForm) -> Iterator[tuple[float, int, int, int]]:
-    """Runs of two or three adjacent tokens of ``a`` whose letters are one token of
-    ``b`` at least _JOINED_MIN alike: (similarity, run start, run end, that token)."""
+def _joins(a: NameForm, b: NameForm) -> Iterator[tuple[float, _Run, int]]:
+    """Runs of ``a`` whose letters are one token of ``b`` at least _JOIN_MIN alike, of the
+    same kind (distinctive or generic): (similarity, the run, that token)."""
     longest = max(b.lengths)
-    for i, k, joined in _runs(a.tokens):
-        size = len(joined)
-        if size * _JOINED_LENGTHS > longest:
+    for run in _runs(a.tokens, a.core):
+        size = len(run.word)
+        if size * _JOIN_LENGTHS > longest:
             continue  # longer than any token of b could pair with
         for j, token in enumerate(b.tokens):
-            if _length_bound(size, b.lengths[j]) >= _JOINED_MIN and (
-                s := _indel(joined, token, score_cutoff=_JOINED_MIN)
+            if (
+                run.core == b.core[j]
+                and _length_bound(size, b.lengths[j]) >= _JOIN_MIN
+                and (s := _indel(run.word, token, score_cutoff=_JOIN_MIN))
             ):
-                yield s, i, k, j
+                yield s, run, j
 
 
-def _rejoined(q: NameForm, n: NameForm) -> tuple[NameForm, NameForm] | None:
+def _rejoined(
+    q: NameForm, n: NameForm
+) -> tuple[NameForm, NameForm, bool, tuple[_Join, ...]] | None:
     """``q`` and ``n`` with the words one of them splits and the other writes as one
-    word ("abdul rahman", "abdulrahman") joined; None if there are none.
-
-    Most alike first; each token joins or takes a run once.
+    word ("abdul rahman", "abdulrahman") joined, whether any join is only loose (less
+    than _JOINED_MIN alike, or an inexact mixed run), and the joins; None if there are
+    none. Most alike first; each token joins or takes a run once.
     """
-    # (similarity, side that is split, run start, run end, the other side's token)
+    # (similarity, side that is split, the run, the other side's token)
     found = sorted(
-        [(s, 0, i, k, j) for s, i, k, j in _joins(q, n)]
-        + [(s, 1, i, k, j) for s, i, k, j in _joins(n, q)],
-        key=lambda f: (-f[0], f[1:]),
+        [(s, 0, run, j) for s, run, j in _joins(q, n)]
+        + [(s, 1, run, j) for s, run, j in _joins(n, q)],
+        key=lambda f: (-f[0], f[1], f[2].start, f[2].end, f[3]),
     )
     if not found:
         return None
     used: tuple[set[int], set[int]] = (set(), set())
-    runs: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
-    for _, side, i, k, j in found:
-        run, other = used[side], used[1 - side]
-        if j in other or not run.isdisjoint(range(i, k)):
+    chosen: tuple[list[_Run], list[_Run]] = ([], [])
+    loose = False
+    joins: list[_Join] = []
+    for s, side, run, j in found:
+        taken, other = used[side], used[1 - side]
+        if j in other or not taken.isdisjoint(range(run.start, run.end)):
             continue
-        run.update(range(i, k))
+        taken.update(range(run.start, run.end))
         other.add(j)
-        runs[side].append((i, k))
-    return _join_runs(q, runs[0]), _join_runs(n, runs[1])
+        chosen[side].append(run)
+        loose = loose or s < _JOINED_MIN or (run.mixed and s < 1.0)
+        words = (q, n)[side].tokens[run.start : run.end]
+        joins.append(("query" if side == 0 else "list", words, run.word))
+    return _join_runs(q, chosen[0]), _join_runs(n, chosen[1]), loose, tuple(joins)
 
 
-def _join_runs(form: NameForm, runs: Iterable[tuple[int, int]]) -> NameForm:
-    """``form`` with each run [start, end) of its tokens written as one token."""
-    ends = dict(runs)
-    if not ends:
+def _join_runs(form: NameForm, runs: Iterable[_Run]) -> NameForm:
+    """``form`` with each run's tokens written as one token."""
+    by_start = {run.start: run for run in runs}
+    if not by_start:
         return form
     tokens: list[str] = []
     core: list[bool] = []
     i = 0
     while i < len(form.tokens):
-        k = ends.get(i, i + 1)
-        tokens.append("".join(form.tokens[i:k]))
-        core.append(any(form.core[i:k]))
-        i = k
+        run = by_start.get(i)
+        if run is None:
+            tokens.append(form.tokens[i])
+            core.append(form.core[i])
+            i += 1
+        else:
+            tokens.append(run.word)
+            core.append(run.core)
+            i = run.end
     core_tokens = tuple(t for t, c in zip(tokens, core, strict=True) if c)
     return replace(
         form,
@@ -641,6 +724,9 @@ class _Vocabulary:
         self._trigrams = _invert((f"{g}{len(t)}", t) for t in vocab for g in trigrams(t))
         self._variants = _invert((v, t) for t in vocab if (v := name_variant(t)))
 
+    def __contains__(self, token: str) -> bool:
+        return token in self._tokens
+
     def neighbours(self, token: str, *, wide: bool = True) -> tuple[tuple[str, float], ...]:
         """Listed tokens the scorer would pair with ``token``, lowest weight first.
 
@@ -687,14 +773,14 @@ class _LetterScan:
         self._texts = [text for _, text, _ in by_length]
         self._ids = [e_id for _, _, e_id in by_length]
 
-    def alike(self, text: str) -> list[int]:
-        """Ids of the entries whose text is at least _JOINED_MIN alike."""
+    def alike(self, text: str, least: float = _JOINED_MIN) -> list[int]:
+        """Ids of the entries whose text is at least ``least`` alike."""
         # Indel similarity >= m needs the shorter string to be >= m / (2 - m) of the longer.
-        ratio = _JOINED_MIN / (2 - _JOINED_MIN)
+        ratio = least / (2 - least)
         lo = bisect.bisect_left(self._lengths, len(text) * ratio)
         hi = bisect.bisect_right(self._lengths, len(text) / ratio)
         found = process.extract(
-            text, self._texts[lo:hi], scorer=_indel, score_cutoff=_JOINED_MIN, limit=None
+            text, self._texts[lo:hi], scorer=_indel, score_cutoff=least, limit=None
         )
         return [self._ids[lo + i] for _, _, i in found]
 
@@ -761,6 +847,15 @@ class NameIndex:
         self._particle_compacts = _LetterScan(
             (f.compact, e_id) for f, e_id in forms if f.letters != f.compact
         )
+        # Two or three listed words joined, which a query may write as one word wherever
+        # its other words stand ("Makki Hafizabdulrehman" for HAFIZ ABDUL REHMAN MAKKI).
+        self._joined_runs = _LetterScan(
+            (run.word, e_id)
+            for f, e_id in forms
+            if len(f.tokens) <= _JOIN_MAX_TOKENS
+            for run in _runs(f.tokens, f.core)
+        )
+        self._joined_reach: dict[str, tuple[int, ...]] = {}
 
     @classmethod
     def build(cls, parties: Iterable[ListedParty]) -> NameIndex:
@@ -861,8 +956,22 @@ class NameIndex:
         # none, the scan above has compared them with every name without particles.
         plain = form.letters == form.compact
         compacts = self._particle_compacts if plain else self._compacts
-        seen = set(found)
-        return found + [e_id for e_id in compacts.alike(form.compact) if e_id not in seen]
+        found += compacts.alike(form.compact)
+        # A word no listed name has may be two or three of a name's words written as one,
+        # wherever the query's other words stand (see _joins).
+        for token in form.tokens:
+            if len(token) >= _JOIN_SCAN_MIN and token not in self._vocabulary:
+                found += self._joined(token)
+        return list(dict.fromkeys(found))
+
+    def _joined(self, token: str) -> tuple[int, ...]:
+        """Entries with two or three words that ``token`` writes as one; cached per token."""
+        reached = self._joined_reach.get(token)
+        if reached is None:
+            if len(self._joined_reach) >= _REACH_CACHE:
+                self._joined_reach.clear()  # crude bound; the working set refills quickly
+            reached = self._joined_reach[token] = tuple(self._joined_runs.alike(token, _JOIN_MIN))
+        return reached
 
     def _score_names(
         self, form: NameForm, least: float, entry_ids: Iterable[int]
@@ -1193,14 +1302,13 @@ def _adjust(
 
 def _explain_name(q: NameForm, hit: _Hit) -> Feature:
     entry = hit.entry
-    _, _, qf, nf, pairs = _token_match(q, entry.form, entry.person, None)
+    match = _token_match(q, entry.form, entry.person, None)
+    qf, nf, pairs = match.q, match.n, match.pairs
     missing_q = [t for i, t in enumerate(qf.tokens) if all(p[1] != i for p in pairs)]
     missing_n = [t for j, t in enumerate(nf.tokens) if all(p[2] != j for p in pairs)]
     detail = f"{q.folded!r} ~ {entry.form.folded!r}"
-    joined = [t for t in qf.tokens if t not in q.tokens]
-    joined += [t for t in nf.tokens if t not in entry.form.tokens]
-    if joined:
-        detail += f"; split words read as one {joined}"
+    for side, words, word in match.joins:
+        detail += f"; {side} words {' '.join(words)!r} read as one, {word!r}"
     if missing_q or missing_n:
         detail += f"; unmatched query {missing_q or '-'}, list {missing_n or '-'}"
     return ("name_similarity", f"={hit.sim:.3f}", detail)
