@@ -413,8 +413,8 @@ class _Run(NamedTuple):
 
 @lru_cache(maxsize=65536)
 def _runs(tokens: tuple[str, ...], core: tuple[bool, ...]) -> tuple[_Run, ...]:
-    """Every run of two or three adjacent tokens. A single letter, an initial, is
-    neither distinctive nor generic: "Shams-u-Rahman" is one word joined."""
+    """Every run of two or three adjacent tokens, shortest first. A single letter, an
+    initial, is neither distinctive nor generic: "Shams-u-Rahman" is one word joined."""
     generic = [not c and len(t) > 1 for t, c in zip(tokens, core, strict=True)]
     runs = []
     for i in range(len(tokens) - 1):
@@ -423,7 +423,7 @@ def _runs(tokens: tuple[str, ...], core: tuple[bool, ...]) -> tuple[_Run, ...]:
             kinds = set(generic[i:k])
             distinctive = any(core[i:k]) and word not in GENERIC
             runs.append(_Run(i, k, word, distinctive, len(kinds) > 1))
-    return tuple(runs)
+    return tuple(sorted(runs, key=lambda run: len(run.word)))  # shortest first: see _joins
 
 
 #: A run's joined letters and a token can be _JOIN_MIN alike only if the shorter is at
@@ -438,7 +438,7 @@ def _joins(a: NameForm, b: NameForm) -> Iterator[tuple[float, _Run, int]]:
     for run in _runs(a.tokens, a.core):
         size = len(run.word)
         if size * _JOIN_LENGTHS > longest:
-            continue  # longer than any token of b could pair with
+            break  # this run and the longer ones after it: longer than any token of b pairs with
         for j, token in enumerate(b.tokens):
             if (
                 run.core == b.core[j]
