@@ -71,7 +71,8 @@ _JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agre
 _JOIN_MIN = 0.8  # words written as one pair with a word this alike; closely from _JOINED_MIN
 _JOIN_MAX_TOKENS = 12  # names longer than this are not searched for words written as one
 _JOIN_SCAN_MIN = 5  # the shortest query word looked up as listed words written as one
-_CANDIDATE_CAP = 25
+_CANDIDATE_CAP = 25  # parties whose names retrieval scores
+_NAMES_PER_PARTY = 2  # names of each of them
 _ESTIMATE_SHARE = 0.4  # retrieval scores no entry estimated below this share of the floor
 _TRIGRAM_DICE = 0.45
 _REACH_CACHE = 65536  # query tokens whose reach (entries and weights) is kept
@@ -332,15 +333,23 @@ def name_match(
     """
     if not q.core_tokens or not n.core_tokens:
         return 0.0, False
-    sim, loose, *_ = _token_match(q, n, partial, memo)
-    if sim < 1.0 and (compact := _compact_match(q, n, sim)):
-        sim, loose = compact
-    if sim < 1.0 and (q.letters != q.compact or n.letters != n.compact):
+    match = _match(q, n, partial, memo)
+    return match.sim, match.loose
+
+
+def _match(
+    q: NameForm, n: NameForm, partial: bool, memo: dict[str, dict[str, float]] | None
+) -> _TokenMatch:
+    """What :func:`name_match` decides, with what decided it (see _TokenMatch.rule)."""
+    match = _token_match(q, n, partial, memo)
+    if match.sim < 1.0 and (compact := _compact_match(q, n, match.sim)):
+        match = match._replace(sim=compact[0], loose=compact[1], rule="spaces")
+    if match.sim < 1.0 and (q.letters != q.compact or n.letters != n.compact):
         # "Alshabaab" / "AL-SHABAAB": a particle written as part of the word.
         joined = _indel(q.letters, n.letters)
-        if joined >= _JOINED_MIN and joined > sim:
-            sim, loose = joined, False
-    return sim, loose
+        if joined >= _JOINED_MIN and joined > match.sim:
+            match = match._replace(sim=joined, loose=False, rule="particles")
+    return match
 
 
 _Pairs = list[tuple[float, int, int]]
@@ -355,6 +364,9 @@ class _TokenMatch(NamedTuple):
     n: NameForm
     pairs: _Pairs
     joins: tuple[_Join, ...] = ()
+    #: "words": the pairs make the score; "spaces": the letters without spaces do (the
+    #: words break at other places); "particles": the letters with particles do.
+    rule: str = "words"
 
 
 def _token_match(
@@ -373,14 +385,66 @@ def _token_match(
         sim < 1.0
         and len(q.tokens) != len(n.tokens)
         and max(len(q.tokens), len(n.tokens)) <= _JOIN_MAX_TOKENS
-        and (rejoined := _rejoined(q, n))
+        and (rejoined := _rejoined(q, n, pairs))
     ):
-        qj, nj, loose_join, joins = rejoined
+        qj, nj, q_runs, n_runs, joins = rejoined
         joined_pairs = _align(qj.tokens, nj.tokens, memo)
         joined, joined_loose = _aligned_share(qj, nj, joined_pairs, partial)
         if joined > sim and qj.core_tokens and nj.core_tokens:
-            return _TokenMatch(joined, joined_loose or loose_join, qj, nj, joined_pairs, joins)
+            loose = joined_loose or any(
+                _joined_pair_loose(s, q_runs.get(i), qj.tokens[i], n_runs.get(j), nj.tokens[j])
+                for s, i, j in joined_pairs
+            )
+            return _TokenMatch(joined, loose, qj, nj, joined_pairs, joins)
     return _TokenMatch(sim, loose, q, n, pairs)
+
+
+def _joined_pair_loose(
+    s: float, q_run: _Run | None, q_token: str, n_run: _Run | None, n_token: str
+) -> bool:
+    """Whether a pair of the rejoined names, one of them a run of words written as one,
+    pairs only loosely: less than _JOINED_MIN alike, or, cut where the run's words meet,
+    one of its words pairs loosely with its piece ("Mohammadamin" is MOHAMMAD AMAN only
+    as loosely as Amin is Aman, however alike the long words are)."""
+    if s >= 1.0 or (q_run is None and n_run is None):
+        return False
+    if s < _JOINED_MIN:
+        return True
+    if q_run is None:
+        return _pieces_loose(n_run.words, q_token) if n_run is not None else False
+    if n_run is None:
+        return _pieces_loose(q_run.words, n_token)
+    return False  # both written as one: the letters are all there is to compare
+
+
+def _pieces_loose(words: tuple[str, ...], token: str) -> bool:
+    """``token`` cut into as many pieces as ``words`` where they align best; whether a
+    word of three letters or more pairs only loosely with its piece (see _aligned_share,
+    _onsets_differ)."""
+    size = len(token)
+    cuts: Iterable[tuple[int, ...]] = (
+        ((c,) for c in range(1, size))
+        if len(words) == 2
+        else ((c, d) for c in range(1, size - 1) for d in range(c + 1, size))
+    )
+    # Most aligned letters; of equal cuts ("abdul|asattar", "abdula|sattar" for ABDUL
+    # SATAR), the one whose worst piece is closest.
+    best: tuple[float, float, list[str]] = (-1.0, -1.0, [])
+    for cut in cuts:
+        bounds = (0, *cut, size)
+        pieces = [token[bounds[x] : bounds[x + 1]] for x in range(len(words))]
+        sims = [_indel(w, piece) for w, piece in zip(words, pieces, strict=True)]
+        aligned = round(
+            sum(sim * (len(w) + len(pc)) for sim, w, pc in zip(sims, words, pieces, strict=True)),
+            9,
+        )
+        if (aligned, min(sims)) > best[:2]:
+            best = (aligned, min(sims), pieces)
+    return any(
+        len(w) > _SHORT_TOKEN
+        and ((sim := _indel(w, piece)) < _SUBSET_PAIR or (sim < 1.0 and _onsets_differ(w, piece)))
+        for w, piece in zip(words, best[2], strict=True)
+    )
 
 
 def _compact_match(q: NameForm, n: NameForm, sim: float) -> tuple[float, bool] | None:
@@ -404,10 +468,11 @@ class _Run(NamedTuple):
 
     start: int
     end: int
+    words: tuple[str, ...]
     word: str
     core: bool  # distinctive, unless all its words are generic or it is a generic word
     #: Distinctive and generic words together ("Daesong Trading"): the generic word's
-    #: letters would hide how the distinctive ones differ, so only an exact join is close.
+    #: letters would hide how the distinctive ones differ, so such a run joins only exactly.
     mixed: bool
 
 
@@ -422,7 +487,7 @@ def _runs(tokens: tuple[str, ...], core: tuple[bool, ...]) -> tuple[_Run, ...]:
             word = "".join(tokens[i:k])
             kinds = set(generic[i:k])
             distinctive = any(core[i:k]) and word not in GENERIC
-            runs.append(_Run(i, k, word, distinctive, len(kinds) > 1))
+            runs.append(_Run(i, k, tokens[i:k], word, distinctive, len(kinds) > 1))
     return tuple(sorted(runs, key=lambda run: len(run.word)))  # shortest first: see _joins
 
 
@@ -449,45 +514,55 @@ def _joins(a: NameForm, b: NameForm) -> Iterator[tuple[float, _Run, int]]:
 
 
 def _rejoined(
-    q: NameForm, n: NameForm
-) -> tuple[NameForm, NameForm, bool, tuple[_Join, ...]] | None:
+    q: NameForm, n: NameForm, pairs: _Pairs
+) -> tuple[NameForm, NameForm, dict[int, _Run], dict[int, _Run], tuple[_Join, ...]] | None:
     """``q`` and ``n`` with the words one of them splits and the other writes as one
-    word ("abdul rahman", "abdulrahman") joined, whether any join is only loose (less
-    than _JOINED_MIN alike, or an inexact mixed run), and the joins; None if there are
-    none. Most alike first; each token joins or takes a run once.
+    word ("abdul rahman", "abdulrahman") joined, each with its runs by their position in
+    the joined form, and the joins; None if there are none. Most alike first; each token
+    joins or takes a run once. A run of distinctive and generic words joins only
+    exactly: the letters of "trading" would hide that HWASONG is not HESONG. Words that
+    ``pairs`` (the names as written) pair exactly stay as they are: "Sulaiman Ali" is
+    not the second SULAIMAN of SULAIMAN JASSEM SULAIMAN ALI.
     """
+    exact = ({i for s, i, _ in pairs if s >= 1.0}, {j for s, _, j in pairs if s >= 1.0})
+
+    def free(side: int, run: _Run, j: int) -> bool:
+        return exact[side].isdisjoint(range(run.start, run.end)) and j not in exact[1 - side]
+
     # (similarity, side that is split, the run, the other side's token)
     found = sorted(
-        [(s, 0, run, j) for s, run, j in _joins(q, n)]
-        + [(s, 1, run, j) for s, run, j in _joins(n, q)],
+        [(s, 0, run, j) for s, run, j in _joins(q, n) if (s >= 1.0 or not run.mixed)]
+        + [(s, 1, run, j) for s, run, j in _joins(n, q) if (s >= 1.0 or not run.mixed)],
         key=lambda f: (-f[0], f[1], f[2].start, f[2].end, f[3]),
     )
+    found = [f for f in found if free(f[1], f[2], f[3])]
     if not found:
         return None
     used: tuple[set[int], set[int]] = (set(), set())
     chosen: tuple[list[_Run], list[_Run]] = ([], [])
-    loose = False
     joins: list[_Join] = []
-    for s, side, run, j in found:
+    for _, side, run, j in found:
         taken, other = used[side], used[1 - side]
         if j in other or not taken.isdisjoint(range(run.start, run.end)):
             continue
         taken.update(range(run.start, run.end))
         other.add(j)
         chosen[side].append(run)
-        loose = loose or s < _JOINED_MIN or (run.mixed and s < 1.0)
-        words = (q, n)[side].tokens[run.start : run.end]
-        joins.append(("query" if side == 0 else "list", words, run.word))
-    return _join_runs(q, chosen[0]), _join_runs(n, chosen[1]), loose, tuple(joins)
+        joins.append(("query" if side == 0 else "list", run.words, run.word))
+    qj, q_runs = _join_runs(q, chosen[0])
+    nj, n_runs = _join_runs(n, chosen[1])
+    return qj, nj, q_runs, n_runs, tuple(joins)
 
 
-def _join_runs(form: NameForm, runs: Iterable[_Run]) -> NameForm:
-    """``form`` with each run's tokens written as one token."""
+def _join_runs(form: NameForm, runs: Iterable[_Run]) -> tuple[NameForm, dict[int, _Run]]:
+    """``form`` with each run's tokens written as one token, and the runs by their
+    position in it."""
     by_start = {run.start: run for run in runs}
     if not by_start:
-        return form
+        return form, {}
     tokens: list[str] = []
     core: list[bool] = []
+    at: dict[int, _Run] = {}
     i = 0
     while i < len(form.tokens):
         run = by_start.get(i)
@@ -496,11 +571,12 @@ def _join_runs(form: NameForm, runs: Iterable[_Run]) -> NameForm:
             core.append(form.core[i])
             i += 1
         else:
+            at[len(tokens)] = run
             tokens.append(run.word)
             core.append(run.core)
             i = run.end
     core_tokens = tuple(t for t, c in zip(tokens, core, strict=True) if c)
-    return replace(
+    joined = replace(
         form,
         tokens=tuple(tokens),
         core=tuple(core),
@@ -509,6 +585,7 @@ def _join_runs(form: NameForm, runs: Iterable[_Run]) -> NameForm:
         core_total=sum(map(len, core_tokens)),
         core_compact="".join(core_tokens),
     )
+    return joined, at
 
 
 @lru_cache(maxsize=64)  # a handful of (floor, facts) combinations, asked per party
@@ -808,6 +885,7 @@ class NameIndex:
         self._postings = {t: tuple(ids) for t, ids in postings.items()}
         self._core_lengths = [e.form.core_total for e in entries]
         self._weights = [_WEIGHTS[e.matched_on] for e in entries]
+        self._party_of = [e.party for e in entries]
         # Words many listed parties share ("mohammed", "omar", "kim"): a name made of
         # them only is the name of many people, on the list and off it.
         holders: dict[str, set[int]] = {}
@@ -1009,7 +1087,7 @@ class NameIndex:
     # retrieval
 
     def _retrieve(self, q: NameForm, least: float) -> list[int]:
-        """Ids of the entries most likely to score well, at most _CANDIDATE_CAP.
+        """Ids of the entries most likely to score well, of at most _CANDIDATE_CAP parties.
 
         Each entry sharing a (fuzzy) core token with the query gets an estimate
         of its core-token score: aligned characters over all core characters,
@@ -1051,7 +1129,24 @@ class NameIndex:
             >= lowest
         ]
         if len(ranked) > _CANDIDATE_CAP:
-            ranked = heapq.nlargest(_CANDIDATE_CAP, ranked)
+            # The cap counts parties, not names: the many aliases of a few parties (the
+            # al-Tikriti brothers) must not crowd out another party of the same name.
+            party_of = self._party_of
+            best: dict[int, float] = {}
+            for estimate, e in ranked:
+                party = party_of[-e]
+                if estimate > best.get(party, -1.0):
+                    best[party] = estimate
+            kept = set(heapq.nlargest(_CANDIDATE_CAP, best, key=best.__getitem__))
+            # Each kept party's best-estimated names, a few: most parties have one or two.
+            taken: Counter[int] = Counter()
+            capped = []
+            for estimate, e in sorted(ranked, reverse=True):
+                party = party_of[-e]
+                if party in kept and taken[party] < _NAMES_PER_PARTY:
+                    taken[party] += 1
+                    capped.append((estimate, e))
+            ranked = capped
         return [-e for _, e in ranked]
 
     def _reached(self, token: str, wide: bool) -> dict[int, tuple[str, float]]:
@@ -1302,11 +1397,23 @@ def _adjust(
 
 def _explain_name(q: NameForm, hit: _Hit) -> Feature:
     entry = hit.entry
-    match = _token_match(q, entry.form, entry.person, None)
+    match = _match(q, entry.form, entry.person, None)
+    detail = f"{q.folded!r} ~ {entry.form.folded!r}"
+    if match.rule == "spaces":
+        return (
+            "name_similarity",
+            f"={hit.sim:.3f}",
+            detail + "; the letters compared without spaces",
+        )
+    if match.rule == "particles":
+        return (
+            "name_similarity",
+            f"={hit.sim:.3f}",
+            detail + "; the letters compared with particles",
+        )
     qf, nf, pairs = match.q, match.n, match.pairs
     missing_q = [t for i, t in enumerate(qf.tokens) if all(p[1] != i for p in pairs)]
     missing_n = [t for j, t in enumerate(nf.tokens) if all(p[2] != j for p in pairs)]
-    detail = f"{q.folded!r} ~ {entry.form.folded!r}"
     for side, words, word in match.joins:
         detail += f"; {side} words {' '.join(words)!r} read as one, {word!r}"
     if missing_q or missing_n:
