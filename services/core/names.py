@@ -16,7 +16,6 @@ name was flagged.
 from __future__ import annotations
 
 import bisect
-import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -71,8 +70,7 @@ _JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agre
 _JOIN_MIN = 0.8  # words written as one pair with a word this alike; closely from _JOINED_MIN
 _JOIN_MAX_TOKENS = 12  # names longer than this are not searched for words written as one
 _JOIN_SCAN_MIN = 5  # the shortest query word looked up as listed words written as one
-_CANDIDATE_CAP = 25  # parties whose names retrieval scores
-_NAMES_PER_PARTY = 2  # names of each of them
+_CANDIDATE_CAP = 25  # names retrieval scores, and as many parties
 _ESTIMATE_SHARE = 0.4  # retrieval scores no entry estimated below this share of the floor
 _TRIGRAM_DICE = 0.45
 _REACH_CACHE = 65536  # query tokens whose reach (entries and weights) is kept
@@ -1087,7 +1085,8 @@ class NameIndex:
     # retrieval
 
     def _retrieve(self, q: NameForm, least: float) -> list[int]:
-        """Ids of the entries most likely to score well, of at most _CANDIDATE_CAP parties.
+        """Ids of the entries most likely to score well: _CANDIDATE_CAP, and the best of
+        each further party until as many parties.
 
         Each entry sharing a (fuzzy) core token with the query gets an estimate
         of its core-token score: aligned characters over all core characters,
@@ -1129,24 +1128,20 @@ class NameIndex:
             >= lowest
         ]
         if len(ranked) > _CANDIDATE_CAP:
-            # The cap counts parties, not names: the many aliases of a few parties (the
-            # al-Tikriti brothers) must not crowd out another party of the same name.
+            # The best-estimated names, and the best of each further party until as many
+            # parties as names: the many aliases of a few parties (the al-Tikriti
+            # brothers) must not crowd out another party of the same name.
+            ranked.sort(reverse=True)
             party_of = self._party_of
-            best: dict[int, float] = {}
-            for estimate, e in ranked:
-                party = party_of[-e]
-                if estimate > best.get(party, -1.0):
-                    best[party] = estimate
-            kept = set(heapq.nlargest(_CANDIDATE_CAP, best, key=best.__getitem__))
-            # Each kept party's best-estimated names, a few: most parties have one or two.
-            taken: Counter[int] = Counter()
-            capped = []
-            for estimate, e in sorted(ranked, reverse=True):
-                party = party_of[-e]
-                if party in kept and taken[party] < _NAMES_PER_PARTY:
-                    taken[party] += 1
-                    capped.append((estimate, e))
-            ranked = capped
+            kept = ranked[:_CANDIDATE_CAP]
+            parties = {party_of[-e] for _, e in kept}
+            for estimate, e in ranked[_CANDIDATE_CAP:]:
+                if len(parties) >= _CANDIDATE_CAP:
+                    break
+                if party_of[-e] not in parties:
+                    parties.add(party_of[-e])
+                    kept.append((estimate, e))
+            ranked = kept
         return [-e for _, e in ranked]
 
     def _reached(self, token: str, wide: bool) -> dict[int, tuple[str, float]]:
