@@ -70,7 +70,8 @@ _JOINED_MIN = 0.9  # joined-letters similarity counts only when the letters agre
 _JOIN_MIN = 0.8  # words written as one pair with a word this alike; closely from _JOINED_MIN
 _JOIN_MAX_TOKENS = 12  # names longer than this are not searched for words written as one
 _JOIN_SCAN_MIN = 5  # the shortest query word looked up as listed words written as one
-_CANDIDATE_CAP = 25  # names retrieval scores, and as many parties
+_CANDIDATE_CAP = 25  # names retrieval scores at most
+_NAMES_PER_PARTY = 3  # of them one party's
 _ESTIMATE_SHARE = 0.4  # retrieval scores no entry estimated below this share of the floor
 _TRIGRAM_DICE = 0.45
 _REACH_CACHE = 65536  # query tokens whose reach (entries and weights) is kept
@@ -1085,8 +1086,8 @@ class NameIndex:
     # retrieval
 
     def _retrieve(self, q: NameForm, least: float) -> list[int]:
-        """Ids of the entries most likely to score well: _CANDIDATE_CAP, and the best of
-        each further party until as many parties.
+        """Ids of the entries most likely to score well, at most _CANDIDATE_CAP, and at
+        most _NAMES_PER_PARTY of one party.
 
         Each entry sharing a (fuzzy) core token with the query gets an estimate
         of its core-token score: aligned characters over all core characters,
@@ -1128,19 +1129,20 @@ class NameIndex:
             >= lowest
         ]
         if len(ranked) > _CANDIDATE_CAP:
-            # The best-estimated names, and the best of each further party until as many
-            # parties as names: the many aliases of a few parties (the al-Tikriti
-            # brothers) must not crowd out another party of the same name.
+            # The best-estimated names, at most _NAMES_PER_PARTY of one party: the many
+            # aliases of a few parties (the al-Tikriti brothers) must not crowd out
+            # another party of the same name.
             ranked.sort(reverse=True)
             party_of = self._party_of
-            kept = ranked[:_CANDIDATE_CAP]
-            parties = {party_of[-e] for _, e in kept}
-            for estimate, e in ranked[_CANDIDATE_CAP:]:
-                if len(parties) >= _CANDIDATE_CAP:
-                    break
-                if party_of[-e] not in parties:
-                    parties.add(party_of[-e])
+            taken: Counter[int] = Counter()
+            kept = []
+            for estimate, e in ranked:
+                party = party_of[-e]
+                if taken[party] < _NAMES_PER_PARTY:
+                    taken[party] += 1
                     kept.append((estimate, e))
+                    if len(kept) == _CANDIDATE_CAP:
+                        break
             ranked = kept
         return [-e for _, e in ranked]
 
