@@ -360,6 +360,56 @@ def test_joined_words_that_differ_by_more_than_a_slip_are_a_near_miss(index: Nam
 
 
 @pytest.mark.parametrize(
+    ("query", "not_this"),
+    [("Hwasongtrading", "KPe.024"),  # HESONG TRADING: a generic word's letters hid Hwasong
+     ("Hesantrading", "KPe.024"),
+     ("Namsangangtrading", "KPe.004")],  # NAMCHONGANG TRADING
+)  # fmt: skip
+def test_a_generic_word_written_onto_a_name_joins_only_exactly(
+    index: NameIndex, query: str, not_this: str
+) -> None:
+    # With the country agreeing, as a DPRK screening query would: a loose name is lifted
+    # by it for an organisation, so the join itself must not pair these closely.
+    assert not_this not in [c.reference_number for c in hits(index, query, country="KP")]
+
+
+def test_a_joined_word_pairs_only_as_closely_as_its_words(index: NameIndex) -> None:
+    # "Mohammadamin" is 0.92 alike MOHAMMAD AMAN written as one, but Amin is not Aman.
+    cand = best(index, "Akhund Mohammadamin")
+    assert (cand.reference_number, cand.score) == ("TAi.158", WEAK_ALIAS_CAP)
+
+
+@pytest.mark.parametrize(
+    ("query", "reference"),
+    [("Sulaiman Jassem Sulaiman Ali Aboghaith", "QDi.154"),
+     ("Ibrahim Awwad Ibrahim Ali al Badri al Sam Arrai", "QDi.299")],
+)  # fmt: skip
+def test_words_paired_exactly_are_not_joined_away(
+    index: NameIndex, query: str, reference: str
+) -> None:
+    # "Sulaiman Ali" is 0.84 alike "sulaiman", but both words are on the list as written.
+    cand = best(index, query)
+    assert (cand.reference_number, cand.score) == (reference, 1.0)
+    assert not any(f[0] == "loose_words" for f in cand.features)
+
+
+@pytest.mark.parametrize(
+    "query", ["Barzan Ibrahim Hassan al-Tikriti", "Ibrahim Sabawi Ibrahim Hassan al Tikriti"]
+)
+def test_many_aliases_of_a_few_parties_do_not_crowd_out_another(
+    index: NameIndex, query: str
+) -> None:
+    # The al-Tikriti brothers share their names and carry many aliases each; retrieval
+    # scores at most three names of one party, so a relative's name is scored too. The
+    # three best, as screening asks for them, are brute force's (a seventh relative at
+    # 0.90 can still fall outside the 25 names scored).
+    fast = [c for c in index.search(query, limit=3) if c.score >= DEFAULT_THRESHOLD]
+    slow = [c for c in index.brute_force_search(query, limit=3) if c.score >= DEFAULT_THRESHOLD]
+    assert _found(fast) == _found(slow)
+    assert len(fast) >= 2
+
+
+@pytest.mark.parametrize(
     ("a", "b", "loose"),
     [("ahmed", "zahed", True), ("zahid", "zahed", False), ("osama", "usama", False),
      ("kassem", "qasim", False), ("gamal", "jamal", False), ("hassan", "hsasan", False),
