@@ -171,6 +171,12 @@ def _length_bound(m: int, n: int) -> float:
     return 2 * min(m, n) / (m + n) if m + n else 0.0
 
 
+def _shortest_share(least: float) -> float:
+    """The share of the longer string the shorter must have for an Indel similarity of
+    ``least`` (the inverse of :func:`_length_bound`)."""
+    return least / (2 - least)
+
+
 def _pair_sim(a: str, b: str) -> float:
     if a == b:
         return 1.0
@@ -409,11 +415,11 @@ def _joined_pair_loose(
         return False
     if s < _JOINED_MIN:
         return True
-    if q_run is None:
-        return _pieces_loose(n_run.words, q_token) if n_run is not None else False
-    if n_run is None:
+    if q_run is not None and n_run is not None:
+        return False  # both written as one: the letters are all there is to compare
+    if q_run is not None:
         return _pieces_loose(q_run.words, n_token)
-    return False  # both written as one: the letters are all there is to compare
+    return n_run is not None and _pieces_loose(n_run.words, q_token)
 
 
 def _pieces_loose(words: tuple[str, ...], token: str) -> bool:
@@ -428,7 +434,7 @@ def _pieces_loose(words: tuple[str, ...], token: str) -> bool:
     )
     # Most aligned letters; of equal cuts ("abdul|asattar", "abdula|sattar" for ABDUL
     # SATAR), the one whose worst piece is closest.
-    best: tuple[float, float, list[str]] = (-1.0, -1.0, [])
+    best: tuple[float, float, list[tuple[float, str]]] = (-1.0, -1.0, [])
     for cut in cuts:
         bounds = (0, *cut, size)
         pieces = [token[bounds[x] : bounds[x + 1]] for x in range(len(words))]
@@ -438,11 +444,10 @@ def _pieces_loose(words: tuple[str, ...], token: str) -> bool:
             9,
         )
         if (aligned, min(sims)) > best[:2]:
-            best = (aligned, min(sims), pieces)
+            best = (aligned, min(sims), list(zip(sims, pieces, strict=True)))
     return any(
-        len(w) > _SHORT_TOKEN
-        and ((sim := _indel(w, piece)) < _SUBSET_PAIR or (sim < 1.0 and _onsets_differ(w, piece)))
-        for w, piece in zip(words, best[2], strict=True)
+        len(w) > _SHORT_TOKEN and (sim < _SUBSET_PAIR or (sim < 1.0 and _onsets_differ(w, piece)))
+        for w, (sim, piece) in zip(words, best[2], strict=True)
     )
 
 
@@ -490,9 +495,7 @@ def _runs(tokens: tuple[str, ...], core: tuple[bool, ...]) -> tuple[_Run, ...]:
     return tuple(sorted(runs, key=lambda run: len(run.word)))  # shortest first: see _joins
 
 
-#: A run's joined letters and a token can be _JOIN_MIN alike only if the shorter is at
-#: least this share of the longer (see :func:`_length_bound`).
-_JOIN_LENGTHS = _JOIN_MIN / (2 - _JOIN_MIN)
+_JOIN_LENGTHS = _shortest_share(_JOIN_MIN)
 
 
 def _joins(a: NameForm, b: NameForm) -> Iterator[tuple[float, _Run, int]]:
@@ -530,11 +533,14 @@ def _rejoined(
 
     # (similarity, side that is split, the run, the other side's token)
     found = sorted(
-        [(s, 0, run, j) for s, run, j in _joins(q, n) if (s >= 1.0 or not run.mixed)]
-        + [(s, 1, run, j) for s, run, j in _joins(n, q) if (s >= 1.0 or not run.mixed)],
+        (
+            (s, side, run, j)
+            for side, (a, b) in enumerate(((q, n), (n, q)))
+            for s, run, j in _joins(a, b)
+            if (s >= 1.0 or not run.mixed) and free(side, run, j)
+        ),
         key=lambda f: (-f[0], f[1], f[2].start, f[2].end, f[3]),
     )
-    found = [f for f in found if free(f[1], f[2], f[3])]
     if not found:
         return None
     used: tuple[set[int], set[int]] = (set(), set())
@@ -851,8 +857,7 @@ class _LetterScan:
 
     def alike(self, text: str, least: float = _JOINED_MIN) -> list[int]:
         """Ids of the entries whose text is at least ``least`` alike."""
-        # Indel similarity >= m needs the shorter string to be >= m / (2 - m) of the longer.
-        ratio = least / (2 - least)
+        ratio = _shortest_share(least)
         lo = bisect.bisect_left(self._lengths, len(text) * ratio)
         hi = bisect.bisect_right(self._lengths, len(text) / ratio)
         found = process.extract(
@@ -1396,18 +1401,9 @@ def _explain_name(q: NameForm, hit: _Hit) -> Feature:
     entry = hit.entry
     match = _match(q, entry.form, entry.person, None)
     detail = f"{q.folded!r} ~ {entry.form.folded!r}"
-    if match.rule == "spaces":
-        return (
-            "name_similarity",
-            f"={hit.sim:.3f}",
-            detail + "; the letters compared without spaces",
-        )
-    if match.rule == "particles":
-        return (
-            "name_similarity",
-            f"={hit.sim:.3f}",
-            detail + "; the letters compared with particles",
-        )
+    if match.rule != "words":
+        how = "without spaces" if match.rule == "spaces" else "with particles"
+        return ("name_similarity", f"={hit.sim:.3f}", f"{detail}; the letters compared {how}")
     qf, nf, pairs = match.q, match.n, match.pairs
     missing_q = [t for i, t in enumerate(qf.tokens) if all(p[1] != i for p in pairs)]
     missing_n = [t for j, t in enumerate(nf.tokens) if all(p[2] != j for p in pairs)]
