@@ -404,14 +404,21 @@ def _shares_key(keys: tuple[str, ...], name: str) -> bool:
 def _consignee_not_end_user(
     transfer: Transfer, ctx: Context, end_users: Sequence[Party], consignees: Sequence[Party]
 ) -> list[Finding]:
-    if not end_users or not consignees:
+    # DOMAIN §5: the consignee "or notified party" different from the end user.
+    notified = [p for p in transfer.parties if p.role is PartyRole.NOTIFY_PARTY]
+    if not end_users or not (consignees or notified):
         return []
     end_user_keys = {key for p in end_users for key in _keys(p.name)}
     findings = []
-    for consignee in consignees:
+    for consignee in (*consignees, *notified):
         if not end_user_keys.isdisjoint(_keys(consignee.name)):
             continue
         named = _and(list(dict.fromkeys(f"{p.name!r}{_where(p)}" for p in end_users)))
+        how = (
+            "is consigned to"
+            if consignee.role is PartyRole.CONSIGNEE
+            else "names as the party to notify on arrival"
+        )
         # LOW: importers and distributors routinely receive goods for someone else;
         # the split matters only together with other signs.
         findings.append(
@@ -420,7 +427,7 @@ def _consignee_not_end_user(
                 ctx,
                 "consignee_not_end_user",
                 Severity.LOW,
-                f"Transfer {transfer.record_id} is consigned to {consignee.name!r}"
+                f"Transfer {transfer.record_id} {how} {consignee.name!r}"
                 f"{_where(consignee)} but declares end user {named}; goods delivered to one "
                 "party for another can be diverted on the way.",
                 {

@@ -109,13 +109,24 @@ def in_item_scope(phase: Phase, category: str) -> bool:
     return True
 
 
+_RECEIVER_ROLES = (PartyRole.END_USER, PartyRole.CONSIGNEE, PartyRole.IMPORTER)
+
+
 def receiving_party(transfer: Transfer) -> Party | None:
-    """The end user; failing that the consignee, then the importer."""
-    for role in (PartyRole.END_USER, PartyRole.CONSIGNEE, PartyRole.IMPORTER):
-        party = transfer.first(role)
-        if party is not None:
-            return party
-    return None
+    """The first end user; failing that the first consignee, then importer."""
+    receivers = receiving_parties(transfer)
+    return receivers[0] if receivers else None
+
+
+def receiving_parties(transfer: Transfer) -> tuple[Party, ...]:
+    """Who the goods are for: every end user; failing those every consignee, then
+    every importer. Each one is screened: an exempt end user beside one that is not
+    leaves the other's share of the goods under the embargo."""
+    for role in _RECEIVER_ROLES:
+        parties = tuple(p for p in transfer.parties if p.role is role)
+        if parties:
+            return parties
+    return ()
 
 
 def direction_hits(regime: Regime, phase: Phase, transfer: Transfer) -> str | None:
@@ -131,14 +142,28 @@ def direction_hits(regime: Regime, phase: Phase, transfer: Transfer) -> str | No
     return None
 
 
-def _exemption_for(phase: Phase, end_user: Party | None, category: str) -> Exemption | None:
+def _exemption_for(
+    phase: Phase, end_user: Party | None, category: str, territory: str | None, destination: str
+) -> Exemption | None:
     for ex in phase.exemptions:
         if ex.end_user_types and (end_user is None or end_user.type not in ex.end_user_types):
+            continue
+        if ex.end_user_types and _foreign_government(end_user, territory, destination):
             continue
         if ex.item_categories and category not in ex.item_categories:
             continue
         return ex
     return None
+
+
+def _foreign_government(party: Party | None, territory: str | None, destination: str) -> bool:
+    """A government other than the territory's: an exemption for "the Government"
+    (Haiti's security units, the Lebanese army, Somalia's Federal Government) is not one
+    for a foreign state's forces or embassy, nor, out of the territory, for the buyer's.
+    A government that names no country is taken to be the destination's."""
+    if party is None or party.type is not PartyType.GOVERNMENT:
+        return False
+    return (party.country or destination) != territory
 
 
 def _lower_first(label: str) -> str:
@@ -175,16 +200,38 @@ def _territorial(
     way = direction_hits(regime, phase, transfer)
     if way is None:
         return []
-    end_user = receiving_party(transfer)
-    if scope is Scope.NON_STATE_ACTORS and end_user is not None and end_user.type in STATE_OR_UN:
-        return []
     covered = [ci for ci in classified if in_item_scope(phase, ci.category)]
     if not covered:
         return []
+    findings = []
+    for end_user in receiving_parties(transfer) or (None,):
+        if (
+            scope is Scope.NON_STATE_ACTORS
+            and end_user is not None
+            and end_user.type in STATE_OR_UN
+        ):
+            continue  # not a non-state actor, whichever state's
+        findings += _territorial_for(regime, phase, scope, way, transfer, covered, end_user, ctx)
+    return findings
+
+
+def _territorial_for(
+    regime: Regime,
+    phase: Phase,
+    scope: Scope,
+    way: str,
+    transfer: Transfer,
+    covered: Sequence[ClassifiedItem],
+    end_user: Party | None,
+    ctx: Context,
+) -> list[Finding]:
+    """The findings of one receiving party (see :func:`receiving_parties`)."""
     uncovered: list[ClassifiedItem] = []
     procedures: dict[str, tuple[Exemption, list[ClassifiedItem]]] = {}
     for ci in covered:
-        ex = _exemption_for(phase, end_user, ci.category)
+        ex = _exemption_for(
+            phase, end_user, ci.category, regime.territory, transfer.route.destination
+        )
         if ex is None:
             uncovered.append(ci)
         elif ex.procedure is not Procedure.NONE:

@@ -170,6 +170,20 @@ def test_no_consignee_no_comparison() -> None:
     assert named(record(), "consignee_not_end_user") == []
 
 
+def test_a_notify_party_other_than_the_end_user() -> None:
+    """DOMAIN §5: the consignee "or notified party" different from the end user."""
+    rec = with_party(record(), role="notify_party", name="Port-au-Prince Traders", country="HT")
+    (finding,) = named(rec, "consignee_not_end_user")
+    assert finding.party is not None
+    assert (finding.party.role, finding.party.name) == ("notify_party", "Port-au-Prince Traders")
+    assert finding.summary.startswith(
+        "Transfer r-0 names as the party to notify on arrival 'Port-au-Prince Traders' (HT) "
+        "but declares end user 'Caribbean Import Services SA' (HT)"
+    )
+    same = with_party(record(), role="notify_party", name="CARIBBEAN IMPORT SERVICES S.A.")
+    assert named(same, "consignee_not_end_user") == []
+
+
 # --- 3. Freight forwarder as final destination ------------------------------------------
 
 

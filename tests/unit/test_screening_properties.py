@@ -198,8 +198,9 @@ def test_screen_never_raises_on_a_valid_record(rec: dict[str, Any]) -> None:
         assert f.record_id == rec["record_id"]
 
 
-#: Roles that decide who receives the goods (see ``receiving_party``): a party added in one
-#: of them is unrelated only if the record already names an end user, who then comes first.
+#: Roles that decide who receives the goods (see ``receiving_parties``): a party added in
+#: one of them is unrelated only if the record already names an end user, whose role then
+#: decides.
 DECIDING_ROLES = {"end_user", "consignee", "importer"}
 
 

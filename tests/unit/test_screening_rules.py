@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from services.core.findings import Finding, Kind
 from services.core.screening import screen
 from services.core.transfers import parse_transfer
@@ -86,3 +88,73 @@ def test_a_violation_under_irans_snapback_says_the_measure_is_disputed() -> None
     (violation,) = [f for f in findings({**rec, "items": rifles}) if f.kind is Kind.VIOLATION]
     assert violation.phase == "IR-snapback-2025"
     assert "the measure is legally disputed" in violation.summary
+
+
+def violations(rec: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [
+        (f.rule_id, f.party.name if f.party else None)
+        for f in findings(rec)
+        if f.kind is Kind.VIOLATION
+    ]
+
+
+@pytest.mark.parametrize(
+    ("on", "destination", "user", "country"),
+    [
+        ("2024-11-20", "HT", "Embassy of Ruritania", "US"),  # Haiti: units under its command
+        ("2023-11-15", "HT", "Garde Nationale Dominicaine", "DO"),
+        ("2024-05-01", "SO", "Ethiopian National Defense Force", "ET"),  # the FGS only
+        ("2022-05-01", "LB", "IRGC Quds Force", "IR"),  # the Lebanese government or UNIFIL
+    ],
+)
+def test_a_foreign_government_is_not_the_government_an_exemption_names(
+    on: str, destination: str, user: str, country: str
+) -> None:
+    rec = end_user(
+        record(transfer_date=on, route={"origin": "IR", "destination": destination}),
+        name=user,
+        country=country,
+        type="government",
+    )
+    assert [rule for rule, _ in violations(rec)] == [f"{destination}.territory"]
+    own = end_user(rec, name="Ministry of Defence", country=destination)
+    unnamed = end_user(rec, name="Ministry of Defence", country=None)
+    assert f"{destination}.territory" not in [rule for rule, _ in violations(own)]
+    assert violations(unnamed) == violations(
+        own
+    )  # a government naming no country: the destination's
+
+
+def test_out_of_libya_an_exemption_for_its_government_is_no_exemption_for_the_buyer() -> None:
+    rec = end_user(
+        record(transfer_date="2012-05-01", route={"origin": "LY", "destination": "EG"}),
+        name="Egyptian Army",
+        country="EG",
+        type="government",
+    )
+    (violation,) = [f for f in findings(rec) if f.kind is Kind.VIOLATION]
+    assert violation.rule_id == "LY.territory"
+    assert "out of LY" in violation.summary
+    assert "is not covered by any exemption" in violation.summary
+
+
+def test_every_end_user_is_screened_whatever_their_order() -> None:
+    police = {
+        "role": "end_user",
+        "name": "Police Nationale d'Haïti",
+        "country": "HT",
+        "type": "government",
+    }
+    company = {
+        "role": "end_user",
+        "name": "Caribbean Import Services SA",
+        "country": "HT",
+        "type": "company",
+    }
+    exporter = record()["parties"][0]
+    first = record(parties=[exporter, police, company])
+    second = record(parties=[exporter, company, police])
+    expected = [("HT.territory", "Caribbean Import Services SA")]
+    assert violations(first) == violations(second) == expected
+    only_police = record(parties=[exporter, police])
+    assert violations(only_police) == []
