@@ -33,6 +33,10 @@ _HS_KEY = re.compile(r"\d{4,10}")
 #: "ML1", "ML1.a", "ML1a", "ML8.c.1" (upper-cased, spaces removed); group 1 is the entry.
 _ML_CODE = re.compile(r"ML(\d{1,2})(?:\.?[A-Z](?:\.?\d+)*)?")
 _HS_SEPARATORS = str.maketrans("", "", ". -")
+#: DOMAIN §4: mortars under 75 mm are light weapons; artillery from 75 mm is UN Register III.
+LIGHT_BELOW_MM = 75.0
+#: A calibre in millimetres as records write it: "60mm", "81 mm", "7.62x39mm", "155-mm".
+_CALIBRE_MM = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:x\s*\d+(?:[.,]\d+)?\s*)?-?\s*mm", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +65,18 @@ class Vocabulary:
     ml: Mapping[int, tuple[str, str | None]]
 
     def classify(
-        self, category: str | None, hs_code: str | None, ml_code: str | None
+        self,
+        category: str | None,
+        hs_code: str | None,
+        ml_code: str | None,
+        calibre: str | None = None,
     ) -> Classification:
         """Explicit category, else longest HS prefix, else ML entry, else the default.
 
         Never raises and never drops an item: anything unrecognised becomes
-        :data:`DEFAULT_CATEGORY` with a note that says what was not recognised.
+        :data:`DEFAULT_CATEGORY` with a note that says what was not recognised. A code
+        read as a mortar (artillery headings, ML2) with a declared ``calibre`` of
+        :data:`LIGHT_BELOW_MM` or more is large-calibre artillery (UN Register III).
         """
         unknown: list[str] = []
         if category:
@@ -76,12 +86,12 @@ class Vocabulary:
         if hs_code:
             hit = self.match_hs(hs_code)
             if hit is not None:
-                return Classification(hit[0], "hs", _notes(unknown, hit[1]))
+                return _by_calibre(Classification(hit[0], "hs", _notes(unknown, hit[1])), calibre)
             unknown.append(f"unknown HS code {hs_code}")
         if ml_code:
             hit = self.match_ml(ml_code)
             if hit is not None:
-                return Classification(hit[0], "ml", _notes(unknown, hit[1]))
+                return _by_calibre(Classification(hit[0], "ml", _notes(unknown, hit[1])), calibre)
             unknown.append(f"unknown ML code {ml_code}")
         what = " and ".join(unknown) if unknown else "no category, HS code or ML code given;"
         return Classification(
@@ -102,6 +112,22 @@ class Vocabulary:
     def match_ml(self, code: str) -> tuple[str, str | None] | None:
         m = _ML_CODE.fullmatch("".join(code.split()).upper())
         return self.ml.get(int(m.group(1))) if m else None
+
+
+def calibre_mm(calibre: str | None) -> float | None:
+    """The calibre in millimetres, if ``calibre`` gives one ("60mm", "7.62x39mm")."""
+    m = _CALIBRE_MM.search(calibre) if calibre else None
+    return float(m.group(1).replace(",", ".")) if m else None
+
+
+def _by_calibre(c: Classification, calibre: str | None) -> Classification:
+    if c.category != "light_weapons.mortar" or (mm := calibre_mm(calibre)) is None:
+        return c
+    if mm < LIGHT_BELOW_MM:
+        return Classification(c.category, c.source, f"{c.note}; calibre {mm:g} mm: a light weapon")
+    return Classification(
+        "unroca.III", c.source, f"{c.note}; calibre {mm:g} mm: large-calibre artillery"
+    )
 
 
 def _notes(unknown: list[str], note: str | None) -> str | None:
@@ -199,9 +225,11 @@ def vocabulary() -> Vocabulary:
     return load_vocabulary()
 
 
-def classify(category: str | None, hs_code: str | None, ml_code: str | None) -> Classification:
+def classify(
+    category: str | None, hs_code: str | None, ml_code: str | None, calibre: str | None = None
+) -> Classification:
     """Classify one item with the shipped vocabulary (see :meth:`Vocabulary.classify`)."""
-    return vocabulary().classify(category, hs_code, ml_code)
+    return vocabulary().classify(category, hs_code, ml_code, calibre)
 
 
 def is_salw(category: str) -> bool:

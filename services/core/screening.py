@@ -93,7 +93,7 @@ class ClassifiedItem:
 
 @lru_cache(maxsize=65536)  # screening and indicators both ask; item lines recur in feeds
 def _classify(item: Item) -> ClassifiedItem:
-    c = item_vocabulary.classify(item.category, item.hs_code, item.ml_code)
+    c = item_vocabulary.classify(item.category, item.hs_code, item.ml_code, item.calibre)
     return ClassifiedItem(item, c.category, c.note)
 
 
@@ -387,7 +387,8 @@ def _designated_finding(
     if regime is None or cand.score < ctx.near_miss_floor:
         return None
     on = transfer.transfer_date
-    phase = next((p for p in regime.phases_on(on) if Scope.DESIGNATED in p.scopes), None)
+    in_force = regime.phases_on(on)
+    phase = next((p for p in in_force if Scope.DESIGNATED in p.scopes), None)
     listed = cand.listed_on is None or cand.listed_on <= on
     strong = cand.score >= ctx.threshold
     receiving = party.role in RECEIVING_ROLES
@@ -400,12 +401,23 @@ def _designated_finding(
         # Listed under a regime whose arms embargo does not (or not then) reach its
         # designated persons: no violation, but not a party to let pass unseen either.
         kind, severity, rule = Kind.INDICATOR, Severity.MEDIUM, "designated.listed_party"
-        text = (
-            f"{who} matches {listing} (score {cand.score:.2f}), listed under the "
-            f"{regime.name} sanctions; no arms embargo on that regime's designated persons was "
-            f"in force on {on.isoformat()}, but a listed party in an arms transfer should be "
-            "investigated"
-        )
+        text = f"{who} matches {listing} (score {cand.score:.2f}), listed under the {regime.name} "
+        if in_force:
+            # The embargo then in force reaches them where it reaches anyone (DRC 1807:
+            # non-governmental entities and individuals in the DRC), not wherever they are.
+            phase = in_force[0]
+            text += (
+                f"sanctions; the arms embargo in force on {on.isoformat()} "
+                f"({phase.citation_texts[0]}) covers {_scope_words(regime, phase)}, not the "
+                "designated persons wherever they are, but a listed party in an arms transfer "
+                "should be investigated"
+            )
+        else:
+            text += (
+                f"sanctions; no arms embargo on that regime's designated persons was in force "
+                f"on {on.isoformat()}, but a listed party in an arms transfer should be "
+                "investigated"
+            )
     elif strong and listed and receiving:
         kind, severity, rule = Kind.VIOLATION, Severity.HIGH, "designated.receiving"
         text = (
@@ -466,6 +478,21 @@ def _designated_finding(
         ruleset_version=ctx.ruleset.version,
         list_version=ctx.list_version,
     )
+
+
+_DIRECTION_WORDS = {
+    Direction.INTO: "into",
+    Direction.OUT_OF: "out of",
+    Direction.BOTH: "into and out of",
+}
+
+
+def _scope_words(regime: Regime, phase: Phase) -> str:
+    """Whom ``phase`` embargoes, in words: "non-state actors in CD"."""
+    where = regime.territory or regime.name
+    if Scope.TERRITORY in phase.scopes:
+        return f"arms {_DIRECTION_WORDS[phase.direction]} {where}"
+    return f"non-state actors in {where}"
 
 
 def _dispute_words(phase: Phase) -> str:

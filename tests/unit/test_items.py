@@ -48,7 +48,7 @@ def test_an_explicit_category_wins_over_codes() -> None:
         ("930200", "small_arms.revolver_pistol"),
         ("9302000010", "small_arms.revolver_pistol"),
         ("930111", "unroca.III"),
-        ("930110", "unroca.III"),
+        ("930110", "light_weapons.mortar"),  # no calibre: the safe side
         ("930120", "light_weapons.portable_missile_launcher"),
         ("9301900000", "small_arms.assault_rifle"),
         ("930330", "small_arms.rifle_carbine"),
@@ -198,3 +198,29 @@ def test_classify_is_fast_enough_for_the_matcher() -> None:
     for code in codes:
         items.classify(None, code, None)
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    ("hs_code", "ml_code", "calibre", "category"),
+    [
+        ("930119", None, "60mm", "light_weapons.mortar"),  # DOMAIN §4: under 75 mm
+        ("930119", None, None, "light_weapons.mortar"),  # no calibre: the safe side
+        ("930110", None, "120 mm", "unroca.III"),
+        ("930119", None, "155-mm", "unroca.III"),
+        (None, "ML2", "105mm", "unroca.III"),
+        (None, "ML2", "14.5x114mm", "light_weapons.mortar"),
+        ("930111", None, "60mm", "unroca.III"),  # self-propelled artillery is never a mortar
+    ],
+)
+def test_artillery_codes_are_light_weapons_below_75_mm(
+    hs_code: str | None, ml_code: str | None, calibre: str | None, category: str
+) -> None:
+    got = items.classify(None, hs_code, ml_code, calibre)
+    assert got.category == category
+    assert got.note is not None
+    if calibre is not None and hs_code != "930111":
+        assert f"calibre {items.calibre_mm(calibre):g} mm" in got.note
+
+
+def test_an_explicit_category_is_taken_as_declared_whatever_the_calibre() -> None:
+    assert items.classify("unroca.III", None, None, "60mm").category == "unroca.III"

@@ -71,6 +71,28 @@ def test_a_listed_party_of_a_regime_without_a_targeted_arms_embargo_is_an_indica
     assert (listed.kind, listed.rule_id) == (Kind.INDICATOR, "SS.designated.listed_party")
     assert listed.designated.reference_number == "SSi.001"
     assert listed.summary.startswith("Broker 'Gabriel Jok Riak Makol' matches SSi.001")
+    # South Sudan's embargo then in force is territory-wide: the finding says so and cites it.
+    assert "the arms embargo in force on 2024-05-01 (S/RES/2428 (2018)" in listed.summary
+    assert "covers arms into SS, not the designated persons wherever they are" in listed.summary
+    assert listed.phase is not None
+    assert listed.citations
+
+
+def test_a_listed_party_is_not_told_there_is_no_embargo_beside_a_territorial_violation() -> None:
+    """Thomas Lubanga receiving pistols in the DRC in 2015: the embargo then (1807) covers the
+    territory, and the designated-party finding must not say no embargo was in force."""
+    rec = end_user(
+        record(transfer_date="2015-05-01", route={"origin": "UG", "destination": "CD"}),
+        name="Thomas Lubanga",
+        country="CD",
+        type="individual",
+    )
+    by_rule = {f.rule_id: f for f in findings(rec)}
+    assert by_rule["CD.territory"].kind is Kind.VIOLATION
+    listed = by_rule["CD.designated.listed_party"]
+    assert "no arms embargo" not in listed.summary
+    assert "(S/RES/1807 (2008), paras 1, 5) covers arms into CD" in listed.summary
+    assert listed.citations == by_rule["CD.territory"].citations
 
 
 def test_designated_summaries_start_with_a_capital() -> None:
@@ -158,3 +180,19 @@ def test_every_end_user_is_screened_whatever_their_order() -> None:
     assert violations(first) == violations(second) == expected
     only_police = record(parties=[exporter, police])
     assert violations(only_police) == []
+
+
+def test_light_mortars_declared_by_hs_code_fall_under_haitis_salw_phase() -> None:
+    mortars = [
+        {
+            "hs_code": "930119",
+            "description": "60 mm commando mortars",
+            "calibre": "60mm",
+            "quantity": 6,
+        }
+    ]
+    assert rules_of(record(transfer_date="2023-11-14", items=mortars), Kind.VIOLATION) == [
+        "HT.territory"
+    ]
+    howitzers = [{**mortars[0], "description": "howitzers", "calibre": "155mm"}]
+    assert rules_of(record(transfer_date="2023-11-14", items=howitzers), Kind.VIOLATION) == []
