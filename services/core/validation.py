@@ -87,7 +87,24 @@ def _semantic_problems(record: dict[str, Any]) -> list[str]:
         for where, code in codes
         if code not in COUNTRY_CODES
     ]
+    problems += [
+        f"{where}: contains a NUL character (\\u0000), which no text field can store"
+        for where in _nul_paths(record, "")
+    ]
     return problems
+
+
+def _nul_paths(value: Any, where: str) -> Iterator[str]:
+    """Where ``value`` holds a string with a NUL character (PostgreSQL text cannot)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield where or "record"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nul_paths(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nul_paths(item, f"{where}[{i}]")
 
 
 def validate_record(obj: Any) -> list[str]:

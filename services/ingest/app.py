@@ -106,6 +106,25 @@ async def _keep_rejections(deps: Deps, integrator: str, rejected: Sequence[Rejec
         raise ServiceUnavailable(f"could not store the rejected records: {exc}") from exc
 
 
+#: The longest integrator name kept (the column's size).
+MAX_INTEGRATOR_CHARS = 200
+
+
+def _integrator(request: Request, settings: Settings) -> str | None:
+    """Who is sending (or asking), from the integrator header; None if it is too long to
+    keep, rather than a name cut short that a later look-up would not find."""
+    name = request.headers.get(settings.integrator_header, "") or "anonymous"
+    return name if len(name) <= MAX_INTEGRATOR_CHARS else None
+
+
+def _integrator_too_long(settings: Settings) -> JSONResponse:
+    return _error(
+        400,
+        f"the {settings.integrator_header} header is longer than {MAX_INTEGRATOR_CHARS} "
+        "characters; use a shorter integrator name",
+    )
+
+
 def _status(accepted: int, rejected: int) -> int:
     if rejected == 0:
         return 202
@@ -116,7 +135,9 @@ def _status(accepted: int, rejected: int) -> int:
 
 async def receive(deps: Deps, request: Request) -> JSONResponse:
     settings, metrics = deps.settings, deps.metrics
-    integrator = request.headers.get(settings.integrator_header, "anonymous")[:200] or "anonymous"
+    integrator = _integrator(request, settings)
+    if integrator is None:
+        return _integrator_too_long(settings)
     body = await _read_body(request, settings.max_body_bytes)
     if body is None:
         metrics.rejected.labels("too_large").inc()
@@ -265,15 +286,24 @@ def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> Fast
     async def post_transfers(request: Request) -> JSONResponse:
         """Accept one JSON record, a JSON array of records, or NDJSON."""
         started = time.perf_counter()
-        response = await receive(deps, request)
-        deps.metrics.requests.labels(str(response.status_code)).inc()
-        deps.metrics.request_seconds.observe(time.perf_counter() - started)
-        return response
+        status = 500
+        try:
+            response = await receive(deps, request)
+            status = response.status_code
+            return response
+        except ServiceUnavailable:
+            status = 503  # answered by the handler above
+            raise
+        finally:
+            deps.metrics.requests.labels(str(status)).inc()
+            deps.metrics.request_seconds.observe(time.perf_counter() - started)
 
     @app.get("/v1/transfers/{record_id}")
     async def get_transfer(request: Request, record_id: str) -> JSONResponse:
         """Where one record stands: screened (with its findings), rejected, or not yet seen."""
-        integrator = request.headers.get(settings.integrator_header, "anonymous")
+        integrator = _integrator(request, settings)
+        if integrator is None:
+            return _integrator_too_long(settings)
         return await transfer_status(deps, integrator, record_id)
 
     @app.get("/healthz")

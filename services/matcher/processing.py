@@ -97,7 +97,18 @@ class Processor:
                 )
             return stored.new_findings
 
-        new = await self._with_retries(store)
+        try:
+            new = await self._with_retries(store)
+        except DBAPIError as exc:  # not transient: this record cannot be stored as it is
+            log.exception("storing failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+            await self._reject(
+                msg,
+                envelope.integrator,
+                envelope.record["record_id"],
+                f"could not be stored, kept for re-screening: {exc.orig!r}",
+                "error",
+            )
+            return
         self.metrics.screened.inc()
         if new:
             for f in findings:

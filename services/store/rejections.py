@@ -24,11 +24,11 @@ async def record_rejections(
         return
     rows = [
         {
-            "integrator": integrator,
-            "record_id": r.record_id,
-            "raw": r.raw[:MAX_RAW_CHARS],
+            "integrator": _storable(integrator),
+            "record_id": _storable(r.record_id) if r.record_id is not None else None,
+            "raw": _storable(r.raw[:MAX_RAW_CHARS]),
             "raw_sha256": hashlib.sha256(r.raw.encode()).hexdigest(),
-            "reasons": list(r.reasons),
+            "reasons": [_storable(reason) for reason in r.reasons],
             "source": source,
         }
         for r in rejections
@@ -45,3 +45,9 @@ async def record_rejections(
         },
     )
     await session.execute(stmt)
+
+
+def _storable(text: str) -> str:
+    """``text`` as a PostgreSQL text column can hold it: a NUL character, which none can,
+    becomes U+FFFD, so a rejection is kept whatever bytes were sent."""
+    return text.replace("\x00", "\ufffd")

@@ -160,10 +160,30 @@ def test_bad_input_gets_a_clear_4xx_and_the_service_keeps_running(
     empty = post(stack, b"", content_type="application/json")
     assert empty.status_code == 400
 
+    # NUL: valid JSON and UTF-8, but no PostgreSQL text column can hold it.
+    nul_body = post(stack, b'{"a":1}\x00', content_type="application/json")
+    assert nul_body.status_code == 400, nul_body.text
+    nul = record("nul-1")
+    nul["parties"][0]["name"] = "Gulf\x00Coast"
+    nul_record = post(stack, orjson.dumps(nul), content_type="application/json")
+    assert nul_record.status_code == 422, nul_record.text
+    assert (
+        "parties[0].name: contains a NUL character" in nul_record.json()["results"][0]["reasons"][0]
+    )
+
+    long_name = "x" * 201  # kept whole or refused, never cut short
+    too_long = post(stack, orjson.dumps(record("ok-2")), integrator=long_name)
+    assert too_long.status_code == 400
+    assert "longer than 200 characters" in too_long.json()["error"]
+    asked = httpx.get(
+        f"{stack.ingest_url}/v1/transfers/ok-2", headers={"x-ewatch-integrator": long_name}
+    )
+    assert asked.status_code == 400
+
     assert httpx.get(stack.ingest_url + "/healthz").status_code == 200
     assert httpx.get(stack.ingest_url + "/readyz").json()["ready"] is True
     kept = sql(database_url, "SELECT count(*) FROM rejected_records")[0][0]
-    assert kept == 4  # malformed body, invalid record, broken line, empty body; not the oversize
+    assert kept == 6  # malformed, invalid, broken line, empty, two with NUL; not the oversize
     metrics = httpx.get(stack.ingest_url + "/metrics").text
     assert 'ewatch_ingest_records_rejected_total{reason="too_large"} 1.0' in metrics
 
@@ -204,17 +224,22 @@ def test_records_produced_straight_to_kafka_are_screened_or_kept_as_rejected(
             topic = stack.env["EWATCH_TRANSFERS_TOPIC"]
             await producer.send_and_wait(topic, orjson.dumps(record("direct-1")), key=b"direct-1")
             await producer.send_and_wait(topic, b"not json at all", key=b"junk")
+            nul = record("direct-nul")
+            nul["parties"][1]["name"] = "Caribbean\x00Import"
+            await producer.send_and_wait(topic, orjson.dumps(nul), key=b"direct-nul")
+            await producer.send_and_wait(topic, orjson.dumps(record("direct-2")), key=b"direct-2")
         finally:
             await producer.stop()
 
     asyncio.run(produce())
     wait_for(
         lambda: (
-            sql(database_url, "SELECT count(*) FROM rejected_records")[0][0] == 1
-            and sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 1
+            sql(database_url, "SELECT count(*) FROM rejected_records")[0][0] == 2
+            and sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] == 2
         ),
         what="direct records handled",
     )
-    assert sql(database_url, "SELECT integrator FROM screened_transfers") == [("kafka",)]
-    (reasons,) = sql(database_url, "SELECT reasons FROM rejected_records")[0]
-    assert "not a transfer message" in reasons[0]  # type: ignore[index]
+    assert sql(database_url, "SELECT DISTINCT integrator FROM screened_transfers") == [("kafka",)]
+    reasons = [r for (r,) in sql(database_url, "SELECT reasons FROM rejected_records")]
+    assert any("not a transfer message" in r[0] for r in reasons)  # type: ignore[index]
+    assert any("contains a NUL character" in r[0] for r in reasons)  # type: ignore[index]

@@ -82,3 +82,15 @@ def test_non_object_array_members_are_rejected_not_dropped() -> None:
     outcomes = list(decode_batch(b'[1, "x", null]'))
     assert len(outcomes) == 3
     assert all(isinstance(o, Rejection) for o in outcomes)
+
+
+def test_a_nul_character_anywhere_is_a_reason_with_its_place() -> None:
+    rec = record()
+    rec["parties"][1]["name"] = "Caribbean\x00Import"
+    rec["items"][0]["description"] = "\x00"
+    assert validate_record(rec) == [
+        "parties[1].name: contains a NUL character (\\u0000), which no text field can store",
+        "items[0].description: contains a NUL character (\\u0000), which no text field can store",
+    ]
+    (rejected,) = decode_batch(orjson.dumps(rec))
+    assert isinstance(rejected, Rejection)
