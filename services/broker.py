@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -78,6 +78,32 @@ async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:  # noq
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
+
+
+async def topic_backlog(bootstrap: str, topic: str, group: str) -> tuple[int, int]:
+    """Messages ``topic`` holds, and how many of them consumer group ``group`` has not
+    committed (summed over partitions)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        request_timeout_ms=5000,
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return 0, 0
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        held = uncommitted = 0
+        for tp in partitions:
+            committed = await consumer.committed(tp)
+            held += ends[tp] - starts[tp]
+            uncommitted += ends[tp] - (starts[tp] if committed is None else committed)
+        return held, max(uncommitted, 0)
+    finally:
+        await consumer.stop()
 
 
 def make_producer(bootstrap: str, request_timeout_s: float = 30.0) -> AIOKafkaProducer:

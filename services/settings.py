@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     review_port: int = 8081
     #: Port of the embedded broker when ``kafka_bootstrap_servers`` is unset.
     embedded_kafka_port: int = 9092
+    #: On stop, how long ``ewatch up`` waits for the matcher to screen what the embedded
+    #: broker still holds (its memory storage loses it once stopped).
+    drain_timeout_s: float = Field(default=300.0, ge=0)
 
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_records_per_request: int = Field(default=10_000, ge=1)

@@ -9,6 +9,8 @@ a restart; tansu keeps everything in memory, so the broker starts empty each tim
 
 from __future__ import annotations
 
+import ctypes
+import json
 import logging
 import os
 import signal
@@ -30,6 +32,16 @@ DATABASE = "ewatch"
 _servers: dict[Path, Any] = {}
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """For ``preexec_fn``: the child gets SIGTERM when the process that started it dies,
+    even by SIGKILL, so no server outlives ``ewatch up``."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class EmbeddedError(RuntimeError):
     """An embedded service could not be started; the message says why."""
 
@@ -40,6 +52,7 @@ def embedded_postgres_url(pgdata: Path) -> str:
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     if pgdata not in _servers:
+        _forget_dead_handles(pgdata)
         try:
             _servers[pgdata] = get_server(pgdata, cleanup_mode="stop")
         except Exception as exc:  # the package raises bare subprocess/assert errors
@@ -54,6 +67,30 @@ def embedded_postgres_url(pgdata: Path) -> str:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
     socket_dir = admin.split("host=", 1)[1].split("&", 1)[0]
     return f"postgresql+psycopg://postgres@/{DATABASE}?host={socket_dir}"
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """The package stops the server when the last process attached to it lets go. One
+    killed outright never lets go, and its pid in the package's list would keep the server
+    running after every later stop: drop the pids of processes that no longer exist."""
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def stop_embedded_postgres() -> None:
@@ -112,6 +149,7 @@ class EmbeddedBroker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
                 env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             )
         deadline = time.monotonic() + timeout

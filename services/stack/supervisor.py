@@ -2,15 +2,17 @@
 
 Starts (when not configured otherwise) the embedded PostgreSQL and broker,
 migrates the database, creates the topic, then runs ingest and matcher as
-child processes. Ctrl-C (SIGINT) or SIGTERM stops the children, then the
-broker, then PostgreSQL. Children die with the supervisor even if it is
-killed outright (PR_SET_PDEATHSIG), so no orphans remain.
+child processes. Ctrl-C (SIGINT) or SIGTERM stops ingest first, so nothing new
+is accepted; with the embedded broker, whose memory storage loses what it
+holds, it then waits for the matcher to screen every accepted record (a second
+Ctrl-C, or ``EWATCH_DRAIN_TIMEOUT_S``, cuts the wait short and says how many are
+lost); then it stops the matcher, the broker and PostgreSQL. Children and the
+broker die with the supervisor even if it is killed outright (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import os
 import signal
@@ -20,19 +22,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from services.broker import ensure_topic, wait_for_broker
+import httpx
+from aiokafka.errors import KafkaError
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.broker import ensure_topic, topic_backlog, wait_for_broker
 from services.settings import Settings
-from services.stack.embedded import EmbeddedBroker, stop_embedded_postgres
+from services.stack.embedded import EmbeddedBroker, die_with_parent, stop_embedded_postgres
 from services.stack.runtime import database_url
 from services.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -41,7 +41,13 @@ class Stack:
     say: Callable[[str], None] = print
     broker: EmbeddedBroker | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    stopping: bool = False
+    bootstrap: str | None = None
+    #: Ctrl-C / SIGTERM received: the first stops the stack, a second cuts the drain short.
+    signals: int = 0
+
+    @property
+    def stopping(self) -> bool:
+        return self.signals > 0
 
     def start(self) -> None:
         s = self.settings
@@ -64,6 +70,7 @@ class Stack:
             )
         else:
             self.say(f"kafka: {bootstrap} from EWATCH_KAFKA_BOOTSTRAP_SERVERS")
+        self.bootstrap = bootstrap
         asyncio.run(self._prepare_topic(bootstrap))
         env = {
             **os.environ,
@@ -80,7 +87,7 @@ class Stack:
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # Ctrl-C reaches us; we stop them in order
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                 )
         self.say(f"logs:         {log_dir.resolve()}/{{ingest,matcher,broker}}.log")
         self.say(
@@ -108,9 +115,12 @@ class Stack:
         await ensure_topic(bootstrap, self.settings.transfers_topic, self.settings.topic_partitions)
 
     def wait(self) -> int:
-        """Block until a signal or a child's exit; return the exit code for the CLI."""
+        """Block until a signal or a process's exit; return the exit code for the CLI."""
         while not self.stopping:
-            for name, proc in self.children.items():
+            processes = dict(self.children)
+            if self.broker is not None and self.broker.process is not None:
+                processes["broker"] = self.broker.process
+            for name, proc in processes.items():
                 code = proc.poll()
                 if code is not None:
                     log_path = self.settings.data_dir / "logs" / f"{name}.log"
@@ -120,27 +130,88 @@ class Stack:
         return 0
 
     def stop(self) -> None:
-        self.stopping = True
-        for proc in self.children.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for proc in self.children.values():
-            try:
-                proc.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        self.signals = max(self.signals, 1)
+        ingest = self.children.get("ingest")
+        _terminate([ingest] if ingest else [])  # first: accept nothing more
+        if self.broker is not None:
+            self._drain()
+        _terminate(list(self.children.values()))
         if self.broker is not None:
             self.broker.stop()
         stop_embedded_postgres()
+
+    def _drain(self) -> None:
+        """Wait until the matcher has screened (or rejected) every message the embedded
+        broker holds: its memory storage loses them all once it stops.
+
+        Both the consumer group's committed offsets and the matcher's own count must say
+        so: Faust can commit past a message it has not handled, or handle one twice after a
+        rebalance (see docs/architecture.md). The topic starts empty with this broker, so its
+        size is what ingest accepted in this run.
+        """
+        matcher = self.children.get("matcher")
+        broker = self.broker.process if self.broker is not None else None
+        if matcher is None or self.bootstrap is None or broker is None or broker.poll() is not None:
+            return
+        deadline = time.monotonic() + self.settings.drain_timeout_s
+        told = -1
+        while True:
+            try:
+                held, uncommitted = asyncio.run(
+                    topic_backlog(
+                        self.bootstrap, self.settings.transfers_topic, self.settings.matcher_group
+                    )
+                )
+                left = max(held - matcher_handled(self.settings), uncommitted)
+            except (KafkaError, OSError, httpx.HTTPError) as exc:
+                self.say(f"could not tell whether every accepted record was screened: {exc}")
+                return
+            if left <= 0:
+                return
+            if matcher.poll() is not None or self.signals > 1 or time.monotonic() > deadline:
+                self.say(
+                    f"{left} accepted record(s) not screened yet are lost with the embedded "
+                    "broker's memory storage; send them again after the next start"
+                )
+                return
+            if left != told:
+                self.say(
+                    f"waiting for the matcher to screen {left} accepted record(s); "
+                    "Ctrl-C again to stop now"
+                )
+                told = left
+            time.sleep(0.5)
+
+
+def matcher_handled(settings: Settings) -> int:
+    """Messages the running matcher has screened or rejected, from its /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{settings.matcher_port}/metrics", timeout=5).text
+    handled = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name in ("ewatch_matcher_records_screened", "ewatch_matcher_records_rejected"):
+            handled += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return int(handled)
+
+
+def _terminate(processes: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM each, then wait; SIGKILL what is still running after ``grace`` seconds."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in processes:
+        try:
+            proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def run(settings: Settings, say: Callable[[str], None] = print) -> int:
     stack = Stack(settings, say)
 
     def on_signal(signum: int, frame: object) -> None:
-        stack.stopping = True
+        stack.signals += 1
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

@@ -10,11 +10,14 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import psutil
 import pytest
 
-from services.stack.embedded import free_port
+from services.stack.embedded import embedded_postgres_url, free_port, stop_embedded_postgres
+from tests.conftest import sql
 from tests.integration.stack import ROOT
+from tests.records import batch
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +42,8 @@ def wait_ok(url: str, timeout: float = 90) -> None:
     raise AssertionError(f"{url} never answered")
 
 
-def test_up_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def start_up(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    """``ewatch up`` on the embedded defaults, on free ports; returns once it serves."""
     ports = {
         "INGEST_PORT": free_port(),
         "MATCHER_PORT": free_port(),
@@ -63,6 +66,18 @@ def test_up_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     try:
         wait_ok(f"http://127.0.0.1:{ports['INGEST_PORT']}/readyz")
         wait_ok(f"http://127.0.0.1:{ports['MATCHER_PORT']}/healthz")
+    except BaseException:
+        up.kill()
+        raise
+    return up, ports
+
+
+def test_up_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    up, ports = start_up(data_dir)
+    try:
+        wait_ok(f"http://127.0.0.1:{ports['INGEST_PORT']}/readyz")
+        wait_ok(f"http://127.0.0.1:{ports['MATCHER_PORT']}/healthz")
         running = descendants_and_servers(psutil.Process(up.pid), data_dir)
         assert len(running) >= 3  # ingest, matcher, broker (and postgres)
         assert (data_dir / "postgres" / "PG_VERSION").exists()
@@ -76,3 +91,59 @@ def test_up_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     finally:
         if up.poll() is None:
             up.kill()
+
+
+def test_ctrl_c_after_a_batch_is_accepted_screens_it_before_the_broker_stops(
+    tmp_path: Path,
+) -> None:
+    """The embedded broker keeps its topics in memory: what ingest has acknowledged must be
+    screened before it stops, or it is gone."""
+    data_dir = tmp_path / "data"
+    up, ports = start_up(data_dir)
+    try:
+        records = batch(600, invalid_every=10_000)
+        body = b"\n".join(orjson.dumps(r) for r in records)
+        answer = httpx.post(
+            f"http://127.0.0.1:{ports['INGEST_PORT']}/v1/transfers",
+            content=body,
+            headers={"content-type": "application/x-ndjson", "x-ewatch-integrator": "drain"},
+            timeout=120,
+        )
+        assert answer.json()["accepted"] == 600
+        up.send_signal(signal.SIGINT)
+        out, _ = up.communicate(timeout=300)
+        assert up.returncode == 0, out.decode()
+        assert b"lost" not in out, out.decode()
+    finally:
+        if up.poll() is None:
+            up.kill()
+    url = embedded_postgres_url(data_dir / "postgres")
+    try:
+        screened = sql(url, "SELECT count(*) FROM screened_transfers WHERE integrator = 'drain'")
+        assert screened[0][0] == 600
+    finally:
+        stop_embedded_postgres()
+
+
+def test_a_killed_supervisor_takes_its_children_and_broker_along(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    up, _ = start_up(data_dir)
+    try:
+        children = psutil.Process(up.pid).children(recursive=True)
+        names = " ".join(" ".join(c.cmdline()) for c in children)
+        assert "tansu" in names or "broker" in names, names
+        up.kill()  # SIGKILL: no handler runs
+        up.wait(10)
+        deadline = time.monotonic() + 15
+        alive = children
+        while alive and time.monotonic() < deadline:
+            alive = [c for c in alive if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+            time.sleep(0.2)
+        assert [" ".join(c.cmdline()) for c in alive] == []
+    finally:
+        if up.poll() is None:
+            up.kill()
+        # The embedded PostgreSQL outlives a killed supervisor (its package, not a child of
+        # ours, owns it); stop it so no server of this test stays behind.
+        embedded_postgres_url(data_dir / "postgres")
+        stop_embedded_postgres()
