@@ -22,18 +22,44 @@ def default_url(settings: Settings) -> str:
     return f"http://{settings.host}:{settings.ingest_port}"
 
 
-def post_records(client: httpx.Client, body: bytes, integrator: str) -> httpx.Response:
+def post_records(
+    client: httpx.Client, body: bytes, integrator: str, content_type: str = "application/x-ndjson"
+) -> httpx.Response:
     return client.post(
         "/v1/transfers",
         content=body,
-        headers={"content-type": "application/x-ndjson", "x-ewatch-integrator": integrator},
+        headers={"content-type": content_type, "x-ewatch-integrator": integrator},
     )
 
 
+def content_type_of(body: bytes) -> str:
+    """JSON when the whole file is one JSON document (a record or an array of them, pretty
+    printed or not); NDJSON otherwise."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return "application/x-ndjson"
+    return "application/json" if isinstance(doc, dict | list) else "application/x-ndjson"
+
+
 def send_file(path: Path, url: str, integrator: str, out: Console) -> int:
-    with httpx.Client(base_url=url, timeout=120) as client:
-        response = post_records(client, path.read_bytes(), integrator)
-    doc = response.json()
+    """Post ``path``; 0 if every record was accepted, 1 if any was rejected or the post
+    failed (the reasons are printed)."""
+    body = path.read_bytes()
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            response = post_records(client, body, integrator, content_type_of(body))
+    except httpx.TransportError as exc:
+        out.print(f"[red]error:[/red] could not reach the ingest API at {url}: {exc}")
+        return 1
+    try:
+        doc = response.json()
+    except ValueError:
+        out.print(
+            f"[red]error:[/red] {url} answered HTTP {response.status_code} without JSON; "
+            "is it the ingest API (ewatch up, port 8080 by default)?"
+        )
+        return 1
     for result in doc.get("results", []):
         reasons = "; ".join(result.get("reasons", []))
         out.print(
@@ -44,7 +70,7 @@ def send_file(path: Path, url: str, integrator: str, out: Console) -> int:
         f"HTTP {response.status_code}: {doc.get('accepted', 0)} accepted, "
         f"{doc.get('rejected', 0)} rejected" + (f" — {doc['error']}" if "error" in doc else "")
     )
-    return 0 if response.status_code < 300 else 1
+    return 0 if response.status_code == 202 else 1
 
 
 def wait_ready(client: httpx.Client, timeout: float) -> None:

@@ -7,12 +7,13 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from services.cli import rules as rules_cli
 from services.cli import sanctions as sanctions_cli
 from services.cli import screen as screen_cli
-from services.cli.common import err
+from services.cli.common import err, fail
 from services.settings import get_settings
 
 app = typer.Typer(
@@ -46,9 +47,14 @@ def up() -> None:
     embedded PostgreSQL (data in EWATCH_DATA_DIR) and an embedded broker.
     """
     from services.stack import supervisor
+    from services.stack.embedded import EmbeddedError
 
     _logging()
-    raise typer.Exit(supervisor.run(get_settings(), say=err.print))
+    try:
+        code = supervisor.run(get_settings(), say=err.print)
+    except EmbeddedError as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -114,7 +120,10 @@ def send(
     url: Annotated[str | None, typer.Option(help="ingest base URL")] = None,
     integrator: Annotated[str, typer.Option(help="your integrator id")] = "anonymous",
 ) -> None:
-    """Post a file of transfer records to the ingest API and print the per-record result."""
+    """Post a file of transfer records to the ingest API and print the per-record result.
+
+    Exits 0 when every record was accepted, 1 when any was rejected or the post failed.
+    """
     from services.cli import client
 
     code = client.send_file(file, url or client.default_url(get_settings()), integrator, err)
@@ -129,7 +138,12 @@ def demo(
     """Push the sample feed to a running stack and show what was flagged."""
     from services.cli import client
 
-    raise typer.Exit(client.demo(url or client.default_url(get_settings()), timeout, err))
+    base = url or client.default_url(get_settings())
+    try:
+        code = client.demo(base, timeout, err)
+    except (TimeoutError, httpx.TransportError) as exc:
+        raise fail(f"{exc}; start the stack first with `ewatch up`") from None
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":

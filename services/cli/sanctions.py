@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +20,7 @@ from services.core.rules import load_directory
 from services.core.sanctions_list import SanctionsList
 from services.core.transfers import PartyType
 from services.core.un_xml import NotAUnListError
+from services.core.validation import COUNTRY_CODES
 from services.knowledge import shipped_list_path
 from services.stack.embedded import EmbeddedError
 from services.store import rulesets, sanctions
@@ -124,6 +127,24 @@ def versions(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(table)
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_OF_BIRTH = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _option_date(option: str, value: str | None, form: re.Pattern[str]) -> date | None:
+    """``value`` as a date, or a usage error that says what was expected."""
+    if value is None:
+        return None
+    expected = "YYYY-MM-DD" if form is _DATE else "YYYY-MM-DD, YYYY-MM or YYYY"
+    try:
+        if not form.fullmatch(value):
+            raise ValueError(value)
+        year, month, day = (int(part) for part in (value + "-01-01").split("-")[:3])
+        return date(year, month, day)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date ({expected})", code=2) from None
+
+
 def _reference_list(list_file: Path | None) -> SanctionsList:
     """The file given; else the list the matcher screens with, the newest import.
 
@@ -133,7 +154,10 @@ def _reference_list(list_file: Path | None) -> SanctionsList:
     from services.knowledge import read_list
 
     if list_file is not None:
-        return read_list(list_file)
+        try:
+            return read_list(list_file)
+        except NotAUnListError as exc:
+            raise fail(f"{list_file}: {exc}", code=2) from exc
     try:
         with session_scope() as session:
             imported = sanctions.load_current(session)
@@ -178,17 +202,16 @@ def match(
             help="list XML (default: the list the matcher screens with, the newest import)",
         ),
     ] = None,
-    limit: int = 5,
+    limit: Annotated[int, typer.Option(min=1, help="most candidates to show")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per candidate")] = False,
 ) -> None:
     """The best list candidates for NAME, with scores and why."""
-    from datetime import date
-
-    try:
-        when = date.fromisoformat(on) if on else None
-    except ValueError:
-        raise fail(f"--date {on!r} is not a date (YYYY-MM-DD)", code=2) from None
-    if country is not None and country_code(country) is None:
+    if not name.strip():
+        raise fail("NAME is empty: give the name of a person or an entity", code=2)
+    when = _option_date("--date", on, _DATE)
+    _option_date("--dob", date_of_birth, _DATE_OF_BIRTH)
+    code = country_code(country)
+    if country is not None and (code is None or code not in COUNTRY_CODES):
         raise fail(
             f"--country {country!r} is neither an ISO alpha-2 code nor a country name", code=2
         )

@@ -70,7 +70,9 @@ destinations = st.one_of(st.sampled_from(TERRITORIES), countries)
 iso_dates = st.dates(date(1990, 1, 1), date(2030, 12, 31)).map(date.isoformat)
 #: Most phases began after 2000 and are still in force: weigh recent dates more.
 transfer_dates = st.one_of(iso_dates, st.dates(date(2010, 1, 1), date(2030, 12, 31)).map(str))
-short_text = st.text(max_size=40)
+#: Any Unicode but surrogates and NUL (a record with NUL is rejected: no text column holds it).
+storable = st.characters(exclude_characters="\x00")
+short_text = st.text(storable, max_size=40)
 
 rtl = st.text(st.characters(min_codepoint=0x0590, max_codepoint=0x06FF), min_size=1, max_size=20)
 emoji = st.text(st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF), min_size=1, max_size=5)
@@ -89,7 +91,7 @@ def listed_name(draw: st.DrawFn) -> str:
 
 
 party_names = st.one_of(
-    st.text(min_size=1, max_size=60),  # any Unicode outside surrogates, whitespace included
+    st.text(storable, min_size=1, max_size=60),  # whitespace included
     st.lists(st.one_of(rtl, emoji, bidi_marks, short_text), min_size=1, max_size=5)
     .map(" ".join)
     .filter(lambda s: len(s) >= 1),
@@ -109,7 +111,10 @@ def parties(draw: st.DrawFn) -> dict[str, Any]:
         p["date_of_birth"] = draw(st.from_regex(r"\A\d{4}(-\d{2}(-\d{2})?)?\Z"))
     if draw(st.booleans()):
         ident = st.fixed_dictionaries(
-            {"type": st.text(min_size=1, max_size=10), "value": st.text(min_size=1, max_size=20)}
+            {
+                "type": st.text(storable, min_size=1, max_size=10),
+                "value": st.text(storable, min_size=1, max_size=20),
+            }
         )
         p["identifiers"] = draw(st.lists(ident, max_size=2))
     return p
@@ -136,7 +141,7 @@ def items(draw: st.DrawFn) -> dict[str, Any]:
     if "ml_code" in keys:
         it["ml_code"] = draw(st.from_regex(r"\AML([1-9]|1\d|2[0-2])(\.?[a-z])?\Z"))
     if draw(st.booleans()):
-        it["calibre"] = draw(st.text(max_size=10))
+        it["calibre"] = draw(st.text(storable, max_size=10))
     if draw(st.booleans()):
         it["value"] = draw(st.floats(0, 1e9, allow_nan=False, allow_infinity=False))
         it["currency"] = draw(st.from_regex(r"\A[A-Z]{3}\Z"))
