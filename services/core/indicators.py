@@ -187,11 +187,19 @@ class _Watched:
         self.start = phase.start.isoformat()
         self.end = phase.end.isoformat() if phase.end else None
         #: The summary from the neighbour onwards.
-        self.tail = (
-            f", a neighbour of {regime.name} under a territory-wide embargo on "
-            f"{_ITEM_SCOPE_WORDS[phase.item_scope]} in force since {self.start} "
-            f"({phase.citation_texts[0]}); check for diversion into {regime.territory}."
-        )
+        if Scope.TERRITORY in phase.scopes:
+            self.tail = (
+                f", a neighbour of {regime.name} under a territory-wide embargo on "
+                f"{_ITEM_SCOPE_WORDS[phase.item_scope]} in force since {self.start} "
+                f"({phase.citation_texts[0]}); check for diversion into {regime.territory}."
+            )
+        else:
+            self.tail = (
+                f", a neighbour of {regime.name}, where an embargo on "
+                f"{_ITEM_SCOPE_WORDS[phase.item_scope]} for non-state actors has been in force "
+                f"since {self.start} ({phase.citation_texts[0]}); check for diversion to armed "
+                f"groups in {regime.territory}."
+            )
         self._embargoed: dict[str, bool] = {}  # by item category
 
     def embargoes(self, category: str) -> bool:
@@ -225,7 +233,11 @@ class _Neighbours:
 
 
 def _stops_imports(phase: Phase) -> bool:
-    return Scope.TERRITORY in phase.scopes and phase.direction in (Direction.INTO, Direction.BOTH)
+    """A phase that stops goods going into the territory, to anyone there or to its
+    non-state actors (DRC since 2667, CAR since 2745): next door is where diversion to
+    them starts (DOMAIN §5)."""
+    scoped = Scope.TERRITORY in phase.scopes or Scope.NON_STATE_ACTORS in phase.scopes
+    return scoped and phase.direction in (Direction.INTO, Direction.BOTH)
 
 
 # One entry: a process screens with one active ruleset at a time. Keyed by identity

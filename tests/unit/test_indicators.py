@@ -333,3 +333,24 @@ def test_a_neighbours_own_government_as_receiver_is_a_low_indicator() -> None:
     (finding,) = named(to_dr("2024-11-20"), "neighbour_route")  # a company there
     assert finding.severity == "medium"
     assert finding.evidence["receiver_is_neighbour_government"] is False
+
+
+def test_a_neighbour_of_a_territory_under_a_non_state_actor_embargo() -> None:
+    """DRC since 2667 (2022-12-20) embargoes its non-state actors only: arms next door are
+    still where diversion to them starts (DOMAIN §5), as they were under 1807."""
+    rec = end_user(
+        record(
+            "rw-1",
+            transfer_date="2024-05-01",
+            route={"origin": "BE", "destination": "RW"},
+            documents=EUC,
+        ),
+        name="Kigali Arms Ltd",
+        country="RW",
+    )
+    (finding,) = named(rec, "neighbour_route")
+    assert (finding.regime, finding.rule_id) == ("CD", "indicator.neighbour_route.RW")
+    assert "where an embargo on arms of all types for non-state actors has been in force" in (
+        finding.summary
+    )
+    assert finding.summary.endswith("check for diversion to armed groups in CD.")
