@@ -116,7 +116,11 @@ def command(
         OutputFormat, typer.Option(help="findings as ndjson (default), json or csv")
     ] = OutputFormat.NDJSON,
 ) -> None:
-    """Screen a file of transfer records; one JSON object per finding on stdout."""
+    """Screen a file of transfer records; one JSON object per finding on stdout.
+
+    Exits 0 when every record was screened, 1 when any was rejected (the others are still
+    screened and printed), 2 when the input or an option cannot be used at all.
+    """
     from services.knowledge import context_from_files
 
     try:
@@ -157,3 +161,5 @@ def command(
         f"{len(flagged)} record(s) in {elapsed:.2f}s — ruleset {context.ruleset.digest[:12]} "
         f"({len(context.ruleset.regimes)} regimes), list {context.list_version}"
     )
+    if rejected:
+        raise typer.Exit(1)  # the others are screened; a script must still see the rejections

@@ -56,3 +56,16 @@ def test_a_json_file_is_sent_as_json_whatever_its_layout() -> None:
     ndjson = b"\n".join(orjson.dumps(r) for r in records)
     assert content_type_of(ndjson) == "application/x-ndjson"
     assert content_type_of(b"not json\n{}") == "application/x-ndjson"
+
+
+def test_screen_exits_1_when_a_record_is_rejected_and_still_screens_the_rest(
+    tmp_path: Path,
+) -> None:
+    bad = record("bad-1")
+    bad["route"]["destination"] = "Haiti"
+    feed = tmp_path / "feed.ndjson"
+    feed.write_bytes(orjson.dumps(record("good-1")) + b"\n" + orjson.dumps(bad) + b"\n")
+    result = ewatch("screen", str(feed))
+    assert result.returncode == 1, result.stderr
+    assert {orjson.loads(line)["record_id"] for line in result.stdout.splitlines()} == {"good-1"}
+    assert "screened 1 record(s), rejected 1" in result.stderr
