@@ -93,11 +93,13 @@ def _exists(pid: int) -> bool:
     return True
 
 
-def stop_embedded_postgres() -> None:
-    """Stop every embedded PostgreSQL this process started, if no one else uses it."""
-    for pgdata, server in list(_servers.items()):
-        server._cleanup()  # the package's own "last handle stops the server" logic
-        del _servers[pgdata]
+def stop_embedded_postgres(pgdata: Path | None = None) -> None:
+    """Let go of the embedded PostgreSQL in ``pgdata`` (default: of every one this process
+    attached to); the server stops once no other process uses it."""
+    for path, server in list(_servers.items()):
+        if pgdata is None or path == pgdata:
+            server._cleanup()  # the package's own "last handle stops the server" logic
+            del _servers[path]
 
 
 def port_is_open(host: str, port: int) -> bool:

@@ -122,7 +122,7 @@ def test_ctrl_c_after_a_batch_is_accepted_screens_it_before_the_broker_stops(
         screened = sql(url, "SELECT count(*) FROM screened_transfers WHERE integrator = 'drain'")
         assert screened[0][0] == 600
     finally:
-        stop_embedded_postgres()
+        stop_embedded_postgres(data_dir / "postgres")  # not the session's test database
 
 
 def test_a_killed_supervisor_takes_its_children_and_broker_along(tmp_path: Path) -> None:
@@ -146,4 +146,4 @@ def test_a_killed_supervisor_takes_its_children_and_broker_along(tmp_path: Path)
         # The embedded PostgreSQL outlives a killed supervisor (its package, not a child of
         # ours, owns it); stop it so no server of this test stays behind.
         embedded_postgres_url(data_dir / "postgres")
-        stop_embedded_postgres()
+        stop_embedded_postgres(data_dir / "postgres")  # not the session's test database
