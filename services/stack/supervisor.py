@@ -162,24 +162,25 @@ class Stack:
                         self.bootstrap, self.settings.transfers_topic, self.settings.matcher_group
                     )
                 )
-                left = max(held - matcher_handled(self.settings), uncommitted)
+                unscreened = held - matcher_handled(self.settings)
             except (KafkaError, OSError, httpx.HTTPError) as exc:
                 self.say(f"could not tell whether every accepted record was screened: {exc}")
                 return
-            if left <= 0:
+            if unscreened <= 0 and uncommitted == 0:
                 return
             if matcher.poll() is not None or self.signals > 1 or time.monotonic() > deadline:
-                self.say(
-                    f"{left} accepted record(s) not screened yet are lost with the embedded "
-                    "broker's memory storage; send them again after the next start"
-                )
+                if unscreened > 0:
+                    self.say(
+                        f"{unscreened} accepted record(s) not screened yet are lost with the "
+                        "embedded broker's memory storage; send them again after the next start"
+                    )
                 return
-            if left != told:
+            if unscreened > 0 and unscreened != told:  # a commit due within a second is no news
                 self.say(
-                    f"waiting for the matcher to screen {left} accepted record(s); "
+                    f"waiting for the matcher to screen {unscreened} accepted record(s); "
                     "Ctrl-C again to stop now"
                 )
-                told = left
+                told = unscreened
             time.sleep(0.5)
 
 

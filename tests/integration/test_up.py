@@ -120,7 +120,7 @@ def test_ctrl_c_after_a_batch_is_accepted_screens_it_before_the_broker_stops(
     url = embedded_postgres_url(data_dir / "postgres")
     try:
         screened = sql(url, "SELECT count(*) FROM screened_transfers WHERE integrator = 'drain'")
-        assert screened[0][0] == 600
+        assert screened[0][0] == 600, out.decode()
     finally:
         stop_embedded_postgres(data_dir / "postgres")  # not the session's test database
 
