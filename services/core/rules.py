@@ -54,6 +54,15 @@ PROCEDURE_WORDS = {
 }
 
 
+def procedure_words(procedure: Procedure, phase: Phase) -> str:
+    """:data:`PROCEDURE_WORDS`, naming the body that decides under ``phase`` where it is
+    not the sanctions Committee (Iran under 2231: the Security Council)."""
+    words = PROCEDURE_WORDS[procedure]
+    if phase.decided_by is None:
+        return words
+    return words.replace("the Committee", phase.decided_by)
+
+
 @lru_cache(maxsize=1024)  # every finding cites; a ruleset has a few hundred citations
 def _citation_text(symbol: str, paragraphs: tuple[str, ...]) -> str:
     if not paragraphs:
@@ -100,6 +109,8 @@ class Phase:
     otherwise: Procedure | None = None
     confidence: str = "confirmed"
     caveat: str | None = None
+    #: Who grants approvals and receives notifications, where not the Committee.
+    decided_by: str | None = None
     #: ``str`` of each citation, derived once: every finding under the phase quotes them.
     citation_texts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
@@ -200,6 +211,7 @@ def _phase(raw: Mapping[str, Any]) -> Phase:
         otherwise=Procedure(otherwise) if otherwise else None,
         confidence=raw.get("confidence", "confirmed"),
         caveat=raw.get("caveat"),
+        decided_by=raw.get("decided_by"),
     )
 
 

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from services.core import items as item_vocabulary
 from services.core.findings import DesignatedRef, Finding, Kind, PartyRef, Severity
 from services.core.rules import (
-    PROCEDURE_WORDS,
     Direction,
     Exemption,
     ItemScope,
@@ -24,6 +23,7 @@ from services.core.rules import (
     Regime,
     Ruleset,
     Scope,
+    procedure_words,
 )
 from services.core.transfers import (
     RECEIVING_ROLES,
@@ -277,7 +277,7 @@ def _territorial_for(
                 ex,
                 ctx,
                 tail=f"the exemption for {ex.description} applies only with "
-                f"{PROCEDURE_WORDS[ex.procedure]}",
+                f"{procedure_words(ex.procedure, phase)}",
             )
         )
     return findings
@@ -302,7 +302,7 @@ def _procedure_finding(
         kind, severity = Kind.INDICATOR, Severity.MEDIUM
         tail += f"; verify Committee reference {reference!r}"
     elif procedure not in (None, Procedure.NONE):
-        tail += f"; no {PROCEDURE_WORDS[procedure]} is referenced"
+        tail += f"; no {procedure_words(procedure, phase)} is referenced"
     citations = phase.citation_texts
     if exemption is not None:
         citations += tuple(str(c) for c in exemption.citations if str(c) not in citations)
@@ -433,7 +433,7 @@ def _designated_finding(
             kind, severity, rule = Kind.INDICATOR, Severity.MEDIUM, "designated.referenced"
             text += f"; verify Committee reference {reference!r}"
         elif procedure not in (None, Procedure.NONE):
-            text += f"; no {PROCEDURE_WORDS[procedure]} is referenced"
+            text += f"; no {procedure_words(procedure, phase)} is referenced"
         text += _dispute_words(phase)
     elif strong and listed:
         kind, severity, rule = Kind.INDICATOR, Severity.HIGH, "designated.other_role"

@@ -196,3 +196,15 @@ def test_light_mortars_declared_by_hs_code_fall_under_haitis_salw_phase() -> Non
     ]
     howitzers = [{**mortars[0], "description": "howitzers", "calibre": "155mm"}]
     assert rules_of(record(transfer_date="2023-11-14", items=howitzers), Kind.VIOLATION) == []
+
+
+def test_approval_under_2231_is_the_security_councils_not_a_committees() -> None:
+    rec = end_user(
+        record(transfer_date="2018-03-01", route={"origin": "RU", "destination": "IR"}),
+        name="Pars Trading Co",
+        country="IR",
+    )
+    (violation,) = [f for f in findings(rec) if f.kind is Kind.VIOLATION]
+    assert violation.summary.endswith("no prior approval by the Security Council is referenced.")
+    haiti = findings(record())
+    assert any("no prior approval by the Committee is referenced" in f.summary for f in haiti)
