@@ -165,7 +165,7 @@ def _indicator(
         phase=phase.id if phase else None,
         severity=severity,
         summary=summary,
-        citations=phase.citation_texts if phase else (),
+        citations=phase.citations_on(transfer.transfer_date) if phase else (),
         party=PartyRef(party.role.value, party.name) if party else None,
         evidence=evidence,
         ruleset_version=ctx.ruleset.version,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +23,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from services.core import resources
+
+#: The year in a resolution's symbol: "S/RES/2752 (2024)".
+_SYMBOL_YEAR = re.compile(r"\((\d{4})\)")
 
 
 class Scope(StrEnum):
@@ -80,6 +84,12 @@ class Citation:
     def __str__(self) -> str:
         return _citation_text(self.symbol, self.paragraphs)
 
+    @property
+    def year(self) -> int | None:
+        """The year in the symbol ("S/RES/2752 (2024)"), if it gives one."""
+        m = _SYMBOL_YEAR.search(self.symbol)
+        return int(m.group(1)) if m else None
+
 
 @dataclass(frozen=True, slots=True)
 class Exemption:
@@ -116,6 +126,19 @@ class Phase:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "citation_texts", tuple(map(str, self.citations)))
+
+    def citations_on(self, on: date) -> tuple[str, ...]:
+        """The citations a finding on ``on`` quotes: the first (the phase's basis) and every
+        resolution adopted in ``on``'s year or before, not the renewals that came later (a
+        2015 transfer to Libya does not cite S/RES/2804 (2025))."""
+        texts = self.citation_texts
+        if all(c.year is None or c.year <= on.year for c in self.citations):
+            return texts
+        return texts[:1] + tuple(
+            text
+            for c, text in zip(self.citations[1:], texts[1:], strict=True)
+            if c.year is None or c.year <= on.year
+        )
 
     @property
     def disputed(self) -> bool:

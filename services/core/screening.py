@@ -303,7 +303,7 @@ def _procedure_finding(
         tail += f"; verify Committee reference {reference!r}"
     elif procedure not in (None, Procedure.NONE):
         tail += f"; no {procedure_words(procedure, phase)} is referenced"
-    citations = phase.citation_texts
+    citations = phase.citations_on(transfer.transfer_date)
     if exemption is not None:
         citations += tuple(str(c) for c in exemption.citations if str(c) not in citations)
     evidence = {
@@ -462,7 +462,7 @@ def _designated_finding(
         phase=phase.id if phase else None,
         severity=severity,
         summary=text + ".",
-        citations=phase.citation_texts if phase else (),
+        citations=phase.citations_on(on) if phase else (),
         party=PartyRef(party.role.value, party.name),
         designated=DesignatedRef(cand.reference_number, cand.name, cand.matched_name, cand.score),
         evidence={

@@ -208,3 +208,14 @@ def test_approval_under_2231_is_the_security_councils_not_a_committees() -> None
     assert violation.summary.endswith("no prior approval by the Security Council is referenced.")
     haiti = findings(record())
     assert any("no prior approval by the Committee is referenced" in f.summary for f in haiti)
+
+
+def test_a_finding_cites_no_resolution_adopted_after_its_transfer() -> None:
+    rec = end_user(
+        record(transfer_date="2015-03-01", route={"origin": "EG", "destination": "LY"}),
+        country="LY",
+    )
+    (violation,) = [f for f in findings(rec) if f.kind is Kind.VIOLATION]
+    years = [int(c.split("(")[1][:4]) for c in violation.citations]
+    assert years, violation.citations
+    assert max(years) <= 2015, violation.citations
