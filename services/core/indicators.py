@@ -29,13 +29,18 @@ from services.core.screening import (
     Context,
     classify_items,
     in_item_scope,
-    receiving_party,
+    receiving_parties,
 )
 from services.core.transfers import Party, PartyRole, PartyType, Transfer
 
 #: Roles whose country counts as "where the goods go" for the neighbour indicator;
 #: the end user's place is what ``route.destination`` already says.
 NEIGHBOUR_ROLES = frozenset({PartyRole.CONSIGNEE, PartyRole.NOTIFY_PARTY, PartyRole.IMPORTER})
+
+#: What bills of lading write as the notify party when it is the consignee (folded).
+SAME_AS_CONSIGNEE = frozenset(
+    {"same as consignee", "same as above", "as consignee", "same as buyer", "same"}
+)
 
 #: Parties whose name, given as the final destination, means the goods stop at a forwarder.
 FORWARDING_ROLES = frozenset({PartyRole.FREIGHT_FORWARDER, PartyRole.CARRIER})
@@ -343,12 +348,11 @@ def _neighbour_finding(
     # LOW when the goods end with that state's own government: onward diversion is
     # possible, but it is the neighbour's forces that receive them. A receiving
     # government that names no country is taken to be the destination's own.
-    receiver = receiving_party(transfer)
+    receivers = receiving_parties(transfer)
     own_forces = (
         list(ways) == ["destination"]
-        and receiver is not None
-        and receiver.type is PartyType.GOVERNMENT
-        and receiver.country in (None, country)
+        and bool(receivers)
+        and all(r.type is PartyType.GOVERNMENT and r.country in (None, country) for r in receivers)
     )
     evidence = {
         "neighbour": country,
@@ -416,8 +420,16 @@ def _shares_key(keys: tuple[str, ...], name: str) -> bool:
 def _consignee_not_end_user(
     transfer: Transfer, ctx: Context, end_users: Sequence[Party], consignees: Sequence[Party]
 ) -> list[Finding]:
-    # DOMAIN §5: the consignee "or notified party" different from the end user.
-    notified = [p for p in transfer.parties if p.role is PartyRole.NOTIFY_PARTY]
+    # DOMAIN §5: the consignee "or notified party" different from the end user. A notify
+    # party that is the consignee again ("SAME AS CONSIGNEE", or its name) adds nothing.
+    consignee_keys = {key for p in consignees for key in _keys(p.name)}
+    notified = [
+        p
+        for p in transfer.parties
+        if p.role is PartyRole.NOTIFY_PARTY
+        and _facts(p.name)[2] not in SAME_AS_CONSIGNEE
+        and consignee_keys.isdisjoint(_keys(p.name))
+    ]
     if not end_users or not (consignees or notified):
         return []
     end_user_keys = {key for p in end_users for key in _keys(p.name)}
@@ -443,7 +455,7 @@ def _consignee_not_end_user(
                 f"{_where(consignee)} but declares end user {named}; goods delivered to one "
                 "party for another can be diverted on the way.",
                 {
-                    "consignee": _party_evidence(consignee),
+                    consignee.role.value: _party_evidence(consignee),
                     "end_users": [_party_evidence(p) for p in end_users],
                 },
                 party=consignee,

@@ -35,8 +35,13 @@ _ML_CODE = re.compile(r"ML(\d{1,2})(?:\.?[A-Z](?:\.?\d+)*)?")
 _HS_SEPARATORS = str.maketrans("", "", ". -")
 #: DOMAIN §4: mortars under 75 mm are light weapons; artillery from 75 mm is UN Register III.
 LIGHT_BELOW_MM = 75.0
-#: A calibre in millimetres as records write it: "60mm", "81 mm", "7.62x39mm", "155-mm".
-_CALIBRE_MM = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:x\s*\d+(?:[.,]\d+)?\s*)?-?\s*mm", re.IGNORECASE)
+#: Calibres as records write them: a cartridge ("7.62x39mm": the first number), a number
+#: with its unit ("60mm", "81 mm", "15.5 cm", "6 in", '6"'), or a bare number of millimetres.
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_CARTRIDGE = re.compile(_NUMBER + r"\s*[x×]\s*\d+(?:[.,]\d+)?\s*mm", re.IGNORECASE)
+_WITH_UNIT = re.compile(_NUMBER + r"\s*-?\s*(mm|cm|inch(?:es)?|in\b|\"|″)", re.IGNORECASE)
+_BARE = re.compile(r"\s*" + _NUMBER + r"\s*")
+_MM_PER = {"mm": 1.0, "cm": 10.0, "in": 25.4, "inch": 25.4, "inches": 25.4, '"': 25.4, "″": 25.4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +120,20 @@ class Vocabulary:
 
 
 def calibre_mm(calibre: str | None) -> float | None:
-    """The calibre in millimetres, if ``calibre`` gives one ("60mm", "7.62x39mm")."""
-    m = _CALIBRE_MM.search(calibre) if calibre else None
-    return float(m.group(1).replace(",", ".")) if m else None
+    """The calibre in millimetres, if ``calibre`` gives one ("60mm", "7.62x39mm", "6 in")."""
+    if not calibre:
+        return None
+    if m := _CARTRIDGE.search(calibre):
+        return _number(m.group(1))
+    if m := _WITH_UNIT.search(calibre):
+        return round(_number(m.group(1)) * _MM_PER[m.group(2).lower()], 1)
+    if m := _BARE.fullmatch(calibre):
+        return _number(m.group(1))
+    return None
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
 
 
 def _by_calibre(c: Classification, calibre: str | None) -> Classification:

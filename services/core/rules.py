@@ -101,6 +101,9 @@ class Exemption:
     #: Item categories the exemption covers; empty = any item.
     item_categories: frozenset[str] = frozenset()
     citations: tuple[Citation, ...] = ()
+    #: A "government" end user may be any state's (Iraq 1483: the occupying Authority);
+    #: otherwise only the territory's own government is.
+    any_government: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +217,7 @@ def _exemption(raw: Mapping[str, Any]) -> Exemption:
         end_user_types=frozenset(raw.get("end_user_types", ())),
         item_categories=frozenset(raw.get("item_categories", ())),
         citations=_citations(raw.get("citations", ())),
+        any_government=bool(raw.get("any_government", False)),
     )
 
 

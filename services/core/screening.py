@@ -112,12 +112,6 @@ def in_item_scope(phase: Phase, category: str) -> bool:
 _RECEIVER_ROLES = (PartyRole.END_USER, PartyRole.CONSIGNEE, PartyRole.IMPORTER)
 
 
-def receiving_party(transfer: Transfer) -> Party | None:
-    """The first end user; failing that the first consignee, then importer."""
-    receivers = receiving_parties(transfer)
-    return receivers[0] if receivers else None
-
-
 def receiving_parties(transfer: Transfer) -> tuple[Party, ...]:
     """Who the goods are for: every end user; failing those every consignee, then
     every importer. Each one is screened: an exempt end user beside one that is not
@@ -148,7 +142,11 @@ def _exemption_for(
     for ex in phase.exemptions:
         if ex.end_user_types and (end_user is None or end_user.type not in ex.end_user_types):
             continue
-        if ex.end_user_types and _foreign_government(end_user, territory, destination):
+        if (
+            ex.end_user_types
+            and not ex.any_government
+            and _foreign_government(end_user, territory, destination)
+        ):
             continue
         if ex.item_categories and category not in ex.item_categories:
             continue
@@ -395,6 +393,7 @@ def _designated_finding(
     who = f"{party.role.value.replace('_', ' ').capitalize()} {party.name!r}"
     listing = f"{cand.reference_number} {cand.name}"
     reference = transfer.documents.committee_reference
+    citations = phase.citations_on(on) if phase else ()
     if phase is None:
         if not (strong and listed):
             return None
@@ -405,12 +404,14 @@ def _designated_finding(
         if in_force:
             # The embargo then in force reaches them where it reaches anyone (DRC 1807:
             # non-governmental entities and individuals in the DRC), not wherever they are.
-            phase = in_force[0]
+            # Cited, but not the finding's phase: the key of this finding stays what it was.
+            then = in_force[0]
+            citations = then.citations_on(on)
             text += (
                 f"sanctions; the arms embargo in force on {on.isoformat()} "
-                f"({phase.citation_texts[0]}) covers {_scope_words(regime, phase)}, not the "
+                f"({then.citation_texts[0]}) covers {_scope_words(regime, then)}, not the "
                 "designated persons wherever they are, but a listed party in an arms transfer "
-                "should be investigated"
+                f"should be investigated{_dispute_words(then)}"
             )
         else:
             text += (
@@ -462,7 +463,7 @@ def _designated_finding(
         phase=phase.id if phase else None,
         severity=severity,
         summary=text + ".",
-        citations=phase.citations_on(on) if phase else (),
+        citations=citations,
         party=PartyRef(party.role.value, party.name),
         designated=DesignatedRef(cand.reference_number, cand.name, cand.matched_name, cand.score),
         evidence={

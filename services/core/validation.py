@@ -101,7 +101,10 @@ def _nul_paths(value: Any, where: str) -> Iterator[str]:
             yield where or "record"
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _nul_paths(item, f"{where}.{key}" if where else str(key))
+            path = f"{where}.{key}" if where else str(key)
+            if "\x00" in key:
+                yield path.replace("\x00", "\\u0000")  # a key: JSONB cannot hold it either
+            yield from _nul_paths(item, path)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _nul_paths(item, f"{where}[{i}]")

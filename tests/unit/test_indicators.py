@@ -183,8 +183,22 @@ def test_a_notify_party_other_than_the_end_user() -> None:
         "Transfer r-0 names as the party to notify on arrival 'Port-au-Prince Traders' (HT) "
         "but declares end user 'Caribbean Import Services SA' (HT)"
     )
+    assert finding.evidence["notify_party"]["name"] == "Port-au-Prince Traders"
     same = with_party(record(), role="notify_party", name="CARIBBEAN IMPORT SERVICES S.A.")
     assert named(same, "consignee_not_end_user") == []
+
+
+@pytest.mark.parametrize("notify", ["SAME AS CONSIGNEE", "Same as consignee.", "Paris Guns S.A."])
+def test_a_notify_party_that_is_the_consignee_again_adds_nothing(notify: str) -> None:
+    rec = with_party(
+        with_party(record(), role="consignee", name="Paris Guns SA", country="HT"),
+        role="notify_party",
+        name=notify,
+    )
+    (finding,) = named(rec, "consignee_not_end_user")  # the consignee's, once
+    assert finding.party is not None
+    assert finding.party.role == "consignee"
+    assert "consignee" in finding.evidence
 
 
 # --- 3. Freight forwarder as final destination ------------------------------------------
@@ -357,3 +371,27 @@ def test_a_neighbour_of_a_territory_under_a_non_state_actor_embargo() -> None:
         finding.summary
     )
     assert finding.summary.endswith("check for diversion to armed groups in CD.")
+
+
+def test_a_neighbours_forces_beside_a_company_are_no_reason_to_lower_the_severity() -> None:
+    """Low only when every receiving party is that state's government, whatever the order."""
+    forces = {
+        "role": "end_user",
+        "name": "Uganda People's Defence Force",
+        "country": "UG",
+        "type": "government",
+    }
+    company = {"role": "end_user", "name": "Kampala Guns Ltd", "country": "UG", "type": "company"}
+    base = record(
+        "ug-1",
+        transfer_date="2024-01-10",
+        route={"origin": "BE", "destination": "UG"},
+        documents=EUC,
+    )
+    exporter = base["parties"][0]
+    for parties in ([exporter, forces, company], [exporter, company, forces]):
+        found = named({**base, "parties": parties}, "neighbour_route")
+        assert found
+        assert {f.severity for f in found} == {Severity.MEDIUM}
+    only_forces = named({**base, "parties": [exporter, forces]}, "neighbour_route")
+    assert {f.severity for f in only_forces} == {Severity.LOW}

@@ -222,5 +222,23 @@ def test_artillery_codes_are_light_weapons_below_75_mm(
         assert f"calibre {items.calibre_mm(calibre):g} mm" in got.note
 
 
+@pytest.mark.parametrize(
+    ("calibre", "mm"),
+    [
+        ("60mm", 60.0),
+        ("155-mm", 155.0),
+        ("7.62x39mm", 7.62),  # a cartridge: the first number is the calibre
+        ("155", 155.0),  # a bare number is millimetres
+        ("15.5 cm", 155.0),
+        ("6 in", 152.4),
+        ('6"', 152.4),
+        ("12 gauge", None),
+        (".50 cal", None),
+    ],
+)
+def test_calibres_as_records_write_them(calibre: str, mm: float | None) -> None:
+    assert items.calibre_mm(calibre) == mm
+
+
 def test_an_explicit_category_is_taken_as_declared_whatever_the_calibre() -> None:
     assert items.classify("unroca.III", None, None, "60mm").category == "unroca.III"

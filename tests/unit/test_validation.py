@@ -94,3 +94,11 @@ def test_a_nul_character_anywhere_is_a_reason_with_its_place() -> None:
     ]
     (rejected,) = decode_batch(orjson.dumps(rec))
     assert isinstance(rejected, Rejection)
+
+
+def test_a_nul_character_in_a_key_is_a_reason_too() -> None:
+    rec = record()
+    rec["route"]["note\x00"] = "x"
+    assert validate_record(rec) == [
+        "route.note\\u0000: contains a NUL character (\\u0000), which no text field can store"
+    ]
