@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import orjson
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.broker import Envelope
@@ -99,13 +99,15 @@ class Processor:
 
         try:
             new = await self._with_retries(store)
-        except DBAPIError as exc:  # not transient: this record cannot be stored as it is
+        except DataError as exc:
+            # The record's own content is what PostgreSQL refuses: keep it as rejected with
+            # the reason. Any other lasting error (a schema behind the code) stops the agent.
             log.exception("storing failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
             await self._reject(
                 msg,
                 envelope.integrator,
                 envelope.record["record_id"],
-                f"could not be stored, kept for re-screening: {exc.orig!r}",
+                f"PostgreSQL refused to store it: {exc.orig}",
                 "error",
             )
             return

@@ -13,14 +13,16 @@ broker die with the supervisor even if it is killed outright (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
 from aiokafka.errors import KafkaError
@@ -33,6 +35,7 @@ from services.stack.runtime import database_url
 from services.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -155,27 +158,41 @@ class Stack:
             return
         deadline = time.monotonic() + self.settings.drain_timeout_s
         told = -1
+        unscreened: int | None = None  # the last count we could take
+        trouble: str | None = None
         while True:
-            try:
-                held, uncommitted = asyncio.run(
-                    topic_backlog(
-                        self.bootstrap, self.settings.transfers_topic, self.settings.matcher_group
+            if matcher.poll() is None:
+                try:
+                    held, uncommitted = asyncio.run(
+                        _within(
+                            topic_backlog(
+                                self.bootstrap,
+                                self.settings.transfers_topic,
+                                self.settings.matcher_group,
+                            ),
+                            _LOOKUP_S,
+                        )
                     )
-                )
-                unscreened = held - matcher_handled(self.settings)
-            except (KafkaError, OSError, httpx.HTTPError) as exc:
-                self.say(f"could not tell whether every accepted record was screened: {exc}")
-                return
-            if unscreened <= 0 and uncommitted == 0:
-                return
+                    unscreened = held - matcher_handled(self.settings)
+                    trouble = None
+                except (KafkaError, OSError, ValueError, httpx.HTTPError) as exc:
+                    trouble = str(exc) or type(exc).__name__  # a hiccup: ask again
+                else:
+                    if unscreened <= 0 and uncommitted == 0:
+                        return
             if matcher.poll() is not None or self.signals > 1 or time.monotonic() > deadline:
-                if unscreened > 0:
+                if trouble is not None or unscreened is None:
+                    self.say(
+                        f"could not tell whether every accepted record was screened ({trouble}); "
+                        "any not screened yet are lost with the embedded broker's memory storage"
+                    )
+                elif unscreened > 0:
                     self.say(
                         f"{unscreened} accepted record(s) not screened yet are lost with the "
                         "embedded broker's memory storage; send them again after the next start"
                     )
                 return
-            if unscreened > 0 and unscreened != told:  # a commit due within a second is no news
+            if unscreened is not None and unscreened > 0 and unscreened != told:
                 self.say(
                     f"waiting for the matcher to screen {unscreened} accepted record(s); "
                     "Ctrl-C again to stop now"
@@ -184,9 +201,31 @@ class Stack:
             time.sleep(0.5)
 
 
+def _reachable(host: str) -> str:
+    """Where to reach a server listening on ``host``: loopback for "every interface",
+    IPv6 literals in brackets."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "127.0.0.1"  # a host name
+    if address.is_unspecified:
+        return "127.0.0.1" if address.version == 4 else "[::1]"
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+#: The longest one look-up of the topic or the matcher's count may take while stopping.
+_LOOKUP_S = 10.0
+
+
+async def _within(awaitable: Awaitable[T], seconds: float) -> T:
+    return await asyncio.wait_for(awaitable, seconds)
+
+
 def matcher_handled(settings: Settings) -> int:
     """Messages the running matcher has screened or rejected, from its /metrics."""
-    text = httpx.get(f"http://127.0.0.1:{settings.matcher_port}/metrics", timeout=5).text
+    text = httpx.get(
+        f"http://{_reachable(settings.host)}:{settings.matcher_port}/metrics", timeout=5
+    ).text
     handled = 0.0
     for family in text_string_to_metric_families(text):
         if family.name in ("ewatch_matcher_records_screened", "ewatch_matcher_records_rejected"):

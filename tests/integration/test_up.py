@@ -101,7 +101,7 @@ def test_ctrl_c_after_a_batch_is_accepted_screens_it_before_the_broker_stops(
     data_dir = tmp_path / "data"
     up, ports = start_up(data_dir)
     try:
-        records = batch(600, invalid_every=10_000)
+        records = batch(1500, invalid_every=10_000)
         body = b"\n".join(orjson.dumps(r) for r in records)
         answer = httpx.post(
             f"http://127.0.0.1:{ports['INGEST_PORT']}/v1/transfers",
@@ -109,18 +109,20 @@ def test_ctrl_c_after_a_batch_is_accepted_screens_it_before_the_broker_stops(
             headers={"content-type": "application/x-ndjson", "x-ewatch-integrator": "drain"},
             timeout=120,
         )
-        assert answer.json()["accepted"] == 600
+        assert answer.json()["accepted"] == 1500
         up.send_signal(signal.SIGINT)
         out, _ = up.communicate(timeout=300)
         assert up.returncode == 0, out.decode()
         assert b"lost" not in out, out.decode()
+        assert b"could not tell" not in out, out.decode()
+        assert b"waiting for the matcher to screen" in out, out.decode()  # it did wait
     finally:
         if up.poll() is None:
             up.kill()
     url = embedded_postgres_url(data_dir / "postgres")
     try:
         screened = sql(url, "SELECT count(*) FROM screened_transfers WHERE integrator = 'drain'")
-        assert screened[0][0] == 600, out.decode()
+        assert screened[0][0] == 1500, out.decode()
     finally:
         stop_embedded_postgres(data_dir / "postgres")  # not the session's test database
 

@@ -1,0 +1,141 @@
+"""``ewatch up``'s stop: what it waits for and what it says, with the broker and the matcher
+replaced by scripted answers (the real ones are in tests/integration/test_up.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from services.settings import Settings
+from services.stack import supervisor
+
+
+@dataclass
+class FakeProcess:
+    alive: bool = True
+
+    def poll(self) -> int | None:
+        return None if self.alive else 1
+
+
+@dataclass
+class FakeBroker:
+    process: FakeProcess
+
+
+def stack(said: list[str], timeout: float = 30.0) -> supervisor.Stack:
+    s = supervisor.Stack(Settings(drain_timeout_s=timeout), say=said.append)
+    s.broker = FakeBroker(FakeProcess())  # type: ignore[assignment]
+    s.children = {"matcher": FakeProcess()}  # type: ignore[dict-item]
+    s.bootstrap = "127.0.0.1:1"
+    return s
+
+
+def script(monkeypatch: pytest.MonkeyPatch, backlog: list[Any], handled: list[Any]) -> None:
+    """Each look-up takes the next answer; an exception instance is raised instead."""
+    answers = iter(backlog)
+    counts = iter(handled)
+
+    async def topic_backlog(*_: object) -> tuple[int, int]:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    def matcher_handled(_: Settings) -> int:
+        answer = next(counts)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(supervisor, "topic_backlog", topic_backlog)
+    monkeypatch.setattr(supervisor, "matcher_handled", matcher_handled)
+    monkeypatch.setattr(supervisor.time, "sleep", lambda _: None)
+
+
+def test_it_waits_until_every_held_record_is_screened_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said: list[str] = []
+    script(monkeypatch, [(10, 10), (10, 4), (10, 0)], [0, 6, 10])
+    stack(said)._drain()
+    assert said == [
+        "waiting for the matcher to screen 10 accepted record(s); Ctrl-C again to stop now",
+        "waiting for the matcher to screen 4 accepted record(s); Ctrl-C again to stop now",
+    ]
+
+
+def test_screened_but_not_yet_committed_is_waited_for_quietly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said: list[str] = []
+    script(monkeypatch, [(10, 3), (10, 0)], [10, 10])
+    stack(said)._drain()
+    assert said == []
+
+
+def test_committed_is_not_enough_while_the_matcher_has_handled_fewer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Faust can commit past a message it never handled: the matcher's count decides."""
+    said: list[str] = []
+    s = stack(said, timeout=0.0)
+    script(monkeypatch, [(10, 0)], [8])
+    s._drain()
+    assert said == [
+        "2 accepted record(s) not screened yet are lost with the embedded broker's memory "
+        "storage; send them again after the next start"
+    ]
+
+
+def test_a_failed_look_up_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    failures = [OSError("connection refused"), TimeoutError()]
+    script(monkeypatch, [*failures, (5, 0)], [5])
+    stack(said)._drain()
+    assert said == []
+
+
+def test_a_matcher_that_died_leaves_the_last_count_as_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said: list[str] = []
+    s = stack(said)
+    matcher = s.children["matcher"]
+
+    def handled(_: Settings) -> int:
+        matcher.alive = False  # type: ignore[attr-defined]
+        return 7
+
+    script(monkeypatch, [(10, 10)], [])
+    monkeypatch.setattr(supervisor, "matcher_handled", handled)
+    s._drain()
+    assert said == [
+        "3 accepted record(s) not screened yet are lost with the embedded broker's memory "
+        "storage; send them again after the next start"
+    ]
+
+
+def test_a_second_ctrl_c_stops_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    s = stack(said)
+    s.signals = 2
+    script(monkeypatch, [(10, 10)], [0])
+    s._drain()
+    assert said == [
+        "10 accepted record(s) not screened yet are lost with the embedded broker's memory "
+        "storage; send them again after the next start"
+    ]
+
+
+def test_when_nothing_can_be_counted_it_says_it_could_not_tell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said: list[str] = []
+    s = stack(said, timeout=0.0)
+    script(monkeypatch, [OSError("no broker")], [])
+    s._drain()
+    assert len(said) == 1
+    assert said[0].startswith("could not tell whether every accepted record was screened (no ")
