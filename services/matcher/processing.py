@@ -76,7 +76,8 @@ class Processor:
                 msg,
                 envelope.integrator,
                 envelope.record["record_id"],
-                f"internal error while screening, kept for re-screening: {exc!r}",
+                "internal error while screening (the record is kept here to send again once "
+                f"fixed): {exc!r}",
                 "error",
             )
             return
