@@ -106,6 +106,21 @@ async def topic_backlog(bootstrap: str, topic: str, group: str) -> tuple[int, in
         await consumer.stop()
 
 
+async def broker_answers(bootstrap: str, timeout_s: float = 3.0) -> str:
+    """ "ok" if the broker answers a metadata request within ``timeout_s``; else why not."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        await asyncio.wait_for(admin.list_topics(), timeout_s)
+    except (KafkaError, OSError) as exc:
+        return f"error: the broker at {bootstrap} does not answer ({exc or type(exc).__name__})"
+    finally:
+        await admin.close()
+    return "ok"
+
+
 def make_producer(bootstrap: str, request_timeout_s: float = 30.0) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
