@@ -89,8 +89,8 @@ async def topic_backlog(bootstrap: str, topic: str, group: str) -> tuple[int, in
         enable_auto_commit=False,
         request_timeout_ms=5000,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not partitions:
             return 0, 0
@@ -112,10 +112,12 @@ async def broker_answers(bootstrap: str, timeout_s: float = 3.0) -> str:
         bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
     )
     try:
-        await asyncio.wait_for(admin.start(), timeout_s)
-        await asyncio.wait_for(admin.list_topics(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await admin.start()  # a metadata request
+            await admin.list_topics()
     except (KafkaError, OSError) as exc:
-        return f"error: the broker at {bootstrap} does not answer ({exc or type(exc).__name__})"
+        why = str(exc) or type(exc).__name__
+        return f"error: the broker at {bootstrap} does not answer ({why})"
     finally:
         await admin.close()
     return "ok"

@@ -50,15 +50,26 @@ def up() -> None:
     Without EWATCH_DATABASE_URL / EWATCH_KAFKA_BOOTSTRAP_SERVERS it starts an
     embedded PostgreSQL (data in EWATCH_DATA_DIR) and an embedded broker.
     """
+    from aiokafka.errors import KafkaError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from services.stack import supervisor
     from services.stack.embedded import EmbeddedError
 
     _logging()
-    _quiet("httpx", "aiokafka")  # the supervisor's own look-ups while it stops the stack
+    # The supervisor's own look-ups: a broker that does not answer yet is retried, and the
+    # error below says so once if it never does.
+    _quiet("httpx")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         code = supervisor.run(get_settings(), say=err.print)
     except EmbeddedError as exc:
         raise fail(str(exc)) from None
+    except KafkaError as exc:
+        raise fail(f"the Kafka broker does not answer: {exc}") from None
+    except SQLAlchemyError as exc:
+        reason = str(exc).splitlines()[0]
+        raise fail(f"the database cannot be reached or migrated: {reason}") from None
     raise typer.Exit(code)
 
 

@@ -13,6 +13,7 @@ broker die with the supervisor even if it is killed outright (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
@@ -63,6 +64,8 @@ class Stack:
         self.say(f"database: {where}")
         upgrade(db_url)
         self._ensure_knowledge(db_url)
+        if self.stopping:
+            return  # Ctrl-C while starting: start nothing more
         bootstrap = s.kafka_bootstrap_servers
         if bootstrap is None:
             self.broker = EmbeddedBroker(s.embedded_kafka_port, s.data_dir / "logs" / "broker.log")
@@ -75,6 +78,8 @@ class Stack:
             self.say(f"kafka: {bootstrap} from EWATCH_KAFKA_BOOTSTRAP_SERVERS")
         self.bootstrap = bootstrap
         asyncio.run(self._prepare_topic(bootstrap))
+        if self.stopping:
+            return
         env = {
             **os.environ,
             "EWATCH_DATABASE_URL": db_url,
@@ -154,41 +159,44 @@ class Stack:
         """
         matcher = self.children.get("matcher")
         broker = self.broker.process if self.broker is not None else None
-        if matcher is None or self.bootstrap is None or broker is None or broker.poll() is not None:
+        if matcher is None or self.bootstrap is None or broker is None:
+            return
+        if broker.poll() is not None:
+            self.say(_LOST_UNKNOWN.format(why="the embedded broker had already stopped"))
             return
         deadline = time.monotonic() + self.settings.drain_timeout_s
         told = -1
-        unscreened: int | None = None  # the last count we could take
+        unscreened: int | None = None  # the last counts we could take
+        uncommitted: int | None = None
         trouble: str | None = None
         while True:
-            if matcher.poll() is None:
-                try:
-                    held, uncommitted = asyncio.run(
-                        _within(
-                            topic_backlog(
-                                self.bootstrap,
-                                self.settings.transfers_topic,
-                                self.settings.matcher_group,
-                            ),
-                            _LOOKUP_S,
-                        )
+            try:
+                held, uncommitted = asyncio.run(
+                    _within(
+                        topic_backlog(
+                            self.bootstrap,
+                            self.settings.transfers_topic,
+                            self.settings.matcher_group,
+                        ),
+                        _LOOKUP_S,
                     )
+                )
+                if matcher.poll() is None:  # a dead matcher has no count: its commits tell
                     unscreened = held - matcher_handled(self.settings)
-                    trouble = None
-                except (KafkaError, OSError, ValueError, httpx.HTTPError) as exc:
-                    trouble = str(exc) or type(exc).__name__  # a hiccup: ask again
-                else:
-                    if unscreened <= 0 and uncommitted == 0:
-                        return
+                trouble = None
+            except (KafkaError, OSError, ValueError, httpx.HTTPError) as exc:
+                trouble = str(exc) or type(exc).__name__  # a hiccup: ask again
+            else:
+                settled = unscreened is not None and unscreened <= 0 and uncommitted == 0
+                if settled and matcher.poll() is None:
+                    return
             if matcher.poll() is not None or self.signals > 1 or time.monotonic() > deadline:
-                if trouble is not None or unscreened is None:
+                lost = max(unscreened or 0, uncommitted or 0)
+                if unscreened is None and uncommitted is None:
+                    self.say(_LOST_UNKNOWN.format(why=f"could not count them: {trouble}"))
+                elif lost > 0:
                     self.say(
-                        f"could not tell whether every accepted record was screened ({trouble}); "
-                        "any not screened yet are lost with the embedded broker's memory storage"
-                    )
-                elif unscreened > 0:
-                    self.say(
-                        f"{unscreened} accepted record(s) not screened yet are lost with the "
+                        f"{lost} accepted record(s) not screened yet are lost with the "
                         "embedded broker's memory storage; send them again after the next start"
                     )
                 return
@@ -199,6 +207,12 @@ class Stack:
                 )
                 told = unscreened
             time.sleep(0.5)
+
+
+_LOST_UNKNOWN = (
+    "accepted records not screened yet, if any, are lost with the embedded broker's memory "
+    "storage ({why})"
+)
 
 
 def _reachable(host: str) -> str:
@@ -223,9 +237,8 @@ async def _within(awaitable: Awaitable[T], seconds: float) -> T:
 
 def matcher_handled(settings: Settings) -> int:
     """Messages the running matcher has screened or rejected, from its /metrics."""
-    text = httpx.get(
-        f"http://{_reachable(settings.host)}:{settings.matcher_port}/metrics", timeout=5
-    ).text
+    url = f"http://{_reachable(settings.host)}:{settings.matcher_port}/metrics"
+    text = httpx.get(url, timeout=5).raise_for_status().text
     handled = 0.0
     for family in text_string_to_metric_families(text):
         if family.name in ("ewatch_matcher_records_screened", "ewatch_matcher_records_rejected"):
@@ -248,18 +261,23 @@ def _terminate(processes: list[subprocess.Popen[bytes]], grace: float = 15.0) ->
 
 
 def run(settings: Settings, say: Callable[[str], None] = print) -> int:
-    stack = Stack(settings, say)
+    def tell(line: str) -> None:
+        with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): stop all the same
+            say(line)
+
+    stack = Stack(settings, tell)
 
     def on_signal(signum: int, frame: object) -> None:
         stack.signals += 1
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    # A closed terminal (SIGHUP) stops the stack as Ctrl-C does, drain included.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     try:
         stack.start()
         code = stack.wait()
     finally:
-        say("stopping…")
+        tell("stopping…")
         stack.stop()
-        say("stopped")
+        tell("stopped")
     return code

@@ -182,8 +182,13 @@ def test_bad_input_gets_a_clear_4xx_and_the_service_keeps_running(
 
     assert httpx.get(stack.ingest_url + "/healthz").status_code == 200
     assert httpx.get(stack.ingest_url + "/readyz").json()["ready"] is True
-    matcher_ready = httpx.get(stack.matcher_url + "/readyz", timeout=10).json()
-    assert matcher_ready["checks"]["kafka"] in ("ok", "rebalancing"), matcher_ready
+    wait_for(
+        lambda: (
+            httpx.get(stack.matcher_url + "/readyz", timeout=10).json()["checks"]["kafka"] == "ok"
+        ),
+        timeout=30,
+        what="the matcher's readiness check to reach the broker",
+    )
     kept = sql(database_url, "SELECT count(*) FROM rejected_records")[0][0]
     assert kept == 6  # malformed, invalid, broken line, empty, two with NUL; not the oversize
     metrics = httpx.get(stack.ingest_url + "/metrics").text
