@@ -303,7 +303,12 @@ def _procedure_finding(
         tail += f"; no {procedure_words(procedure, phase)} is referenced"
     citations = phase.citations_on(transfer.transfer_date)
     if exemption is not None:
-        citations += tuple(str(c) for c in exemption.citations if str(c) not in citations)
+        on = transfer.transfer_date
+        citations += tuple(
+            str(c)
+            for c in exemption.citations
+            if str(c) not in citations and (c.year is None or c.year <= on.year)
+        )
     evidence = {
         "transfer_date": transfer.transfer_date.isoformat(),
         "origin": transfer.route.origin,

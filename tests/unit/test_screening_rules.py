@@ -240,3 +240,16 @@ def test_a_government_naming_no_country_on_an_export_is_the_buyers() -> None:
         type="government",
     )
     assert [rule for rule, _ in violations(rec)] == ["LY.territory"]
+
+
+def test_an_exemptions_later_resolutions_are_not_cited_either() -> None:
+    """Sudan's government movements into Darfur: 1591 (2005), later also 1945 (2010)."""
+    rec = end_user(
+        record(transfer_date="2008-06-01", route={"origin": "CN", "destination": "SD"}),
+        name="Sudanese Armed Forces",
+        country="SD",
+        type="government",
+    )
+    (finding,) = [f for f in findings(rec) if f.rule_id.startswith("SD.territory")]
+    assert "S/RES/1591 (2005), para 7" in finding.citations
+    assert not any("(2010)" in c or "(2012)" in c for c in finding.citations), finding.citations
