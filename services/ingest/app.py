@@ -15,10 +15,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
@@ -51,6 +52,8 @@ class Deps:
     metrics: IngestMetrics
     engine: AsyncEngine | None = None
     producer: AIOKafkaProducer | None = None
+    #: Partition -> the highest offset Kafka acknowledged for a record sent from here.
+    published: dict[int, int] = field(default_factory=dict)
 
 
 def _reason_kind(rejection: Rejection) -> str:
@@ -89,7 +92,10 @@ async def _publish(deps: Deps, integrator: str, accepted: Sequence[Accepted]) ->
             )
             for a in accepted
         ]
-        await asyncio.gather(*futures)
+        for sent in await asyncio.gather(*futures):
+            deps.published[sent.partition] = max(
+                deps.published.get(sent.partition, -1), sent.offset
+            )
     except KafkaError as exc:
         deps.metrics.publish_failures.inc()
         raise ServiceUnavailable(f"Kafka did not acknowledge the records: {exc}") from exc
@@ -271,6 +277,11 @@ def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> Fast
         finally:
             await deps.producer.stop()
             await deps.engine.dispose()
+            if settings.published_offsets_file is not None:
+                # For `ewatch up`'s stop: what the matcher must have screened (see _drain).
+                settings.published_offsets_file.write_bytes(
+                    orjson.dumps(deps.published, option=orjson.OPT_NON_STR_KEYS)
+                )
 
     app = FastAPI(title="Embargo Watch ingest", version="1", lifespan=lifespan)
     app.state.deps = deps

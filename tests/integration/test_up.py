@@ -116,6 +116,8 @@ def test_ctrl_c_after_a_batch_is_accepted_screens_it_before_the_broker_stops(
         assert b"lost" not in out, out.decode()
         assert b"could not tell" not in out, out.decode()
         assert b"waiting for the matcher to screen" in out, out.decode()  # it did wait
+        published = orjson.loads((data_dir / "ingest-published.json").read_bytes())
+        assert sum(offset + 1 for offset in published.values()) == 1500  # what it waited for
     finally:
         if up.poll() is None:
             up.kill()
