@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 SCHEMA_HEADER = ("ewatch-schema", b"transfer.v1")
 
@@ -66,18 +66,10 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
 async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a deadline across retries, not one await
     """Block until the broker answers metadata requests, or raise ``KafkaError``."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return
-        except KafkaError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.5)
-        finally:
-            await admin.close()
+    while (answer := await broker_answers(bootstrap)) != "ok":
+        if asyncio.get_running_loop().time() > deadline:
+            raise KafkaConnectionError(answer)
+        await asyncio.sleep(0.5)
 
 
 async def topic_backlog(bootstrap: str, topic: str, group: str) -> tuple[int, int]:

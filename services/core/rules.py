@@ -80,15 +80,20 @@ class Citation:
     symbol: str  # "S/RES/2752 (2024)"
     paragraphs: tuple[str, ...] = ()
     url: str | None = None
+    #: The year in the symbol, if it gives one; read once, as findings ask on every record.
+    year: int | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        m = _SYMBOL_YEAR.search(self.symbol)
+        object.__setattr__(self, "year", int(m.group(1)) if m else None)
 
     def __str__(self) -> str:
         return _citation_text(self.symbol, self.paragraphs)
 
-    @property
-    def year(self) -> int | None:
-        """The year in the symbol ("S/RES/2752 (2024)"), if it gives one."""
-        m = _SYMBOL_YEAR.search(self.symbol)
-        return int(m.group(1)) if m else None
+    def adopted_by(self, on: date) -> bool:
+        """Whether a finding on ``on`` may cite it: adopted in ``on``'s year or before (or
+        of no stated year)."""
+        return self.year is None or self.year <= on.year
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +140,10 @@ class Phase:
         resolution adopted in ``on``'s year or before, not the renewals that came later (a
         2015 transfer to Libya does not cite S/RES/2804 (2025))."""
         texts = self.citation_texts
-        if all(c.year is None or c.year <= on.year for c in self.citations):
+        if all(c.adopted_by(on) for c in self.citations):
             return texts
         return texts[:1] + tuple(
-            text
-            for c, text in zip(self.citations[1:], texts[1:], strict=True)
-            if c.year is None or c.year <= on.year
+            text for c, text in zip(self.citations[1:], texts[1:], strict=True) if c.adopted_by(on)
         )
 
     @property

@@ -305,9 +305,7 @@ def _procedure_finding(
     if exemption is not None:
         on = transfer.transfer_date
         citations += tuple(
-            str(c)
-            for c in exemption.citations
-            if str(c) not in citations and (c.year is None or c.year <= on.year)
+            str(c) for c in exemption.citations if c.adopted_by(on) and str(c) not in citations
         )
     evidence = {
         "transfer_date": transfer.transfer_date.isoformat(),

@@ -87,11 +87,24 @@ def _semantic_problems(record: dict[str, Any]) -> list[str]:
         for where, code in codes
         if code not in COUNTRY_CODES
     ]
-    problems += [
-        f"{where}: contains a NUL character (\\u0000), which no text field can store"
-        for where in _nul_paths(record, "")
-    ]
+    if _may_hold_nul(record):
+        problems += [
+            f"{where}: contains a NUL character (\\u0000), which no text field can store"
+            for where in _nul_paths(record, "")
+        ]
     return problems
+
+
+#: How JSON writes a NUL character (orjson escapes it in keys and values alike).
+_NUL_ESCAPED = b"\\u0000"
+
+
+def _may_hold_nul(record: dict[str, Any]) -> bool:
+    """A cheap test before :func:`_nul_paths` walks the record: one compiled encoding."""
+    try:
+        return _NUL_ESCAPED in orjson.dumps(record)
+    except TypeError:  # not encodable (a lone surrogate from a Python caller): walk it
+        return True
 
 
 def _nul_paths(value: Any, where: str) -> Iterator[str]:

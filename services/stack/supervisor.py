@@ -21,10 +21,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import orjson
@@ -38,7 +37,6 @@ from services.stack.runtime import database_url
 from services.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass
@@ -192,7 +190,7 @@ class Stack:
         while True:
             try:
                 held, uncommitted = asyncio.run(
-                    _within(
+                    asyncio.wait_for(
                         topic_backlog(
                             self.bootstrap,
                             self.settings.transfers_topic,
@@ -252,10 +250,6 @@ def _reachable(host: str) -> str:
 
 #: The longest one look-up of the topic or the matcher's count may take while stopping.
 _LOOKUP_S = 10.0
-
-
-async def _within(awaitable: Awaitable[T], seconds: float) -> T:
-    return await asyncio.wait_for(awaitable, seconds)
 
 
 def matcher_handled(settings: Settings) -> int:
