@@ -34,6 +34,13 @@ def stack(said: list[str], timeout: float = 30.0) -> supervisor.Stack:
     return s
 
 
+def lost(count: int) -> str:
+    return (
+        f"{count} accepted record(s) not screened yet are lost with the embedded broker's "
+        "memory storage; send them again after the next start"
+    )
+
+
 def script(monkeypatch: pytest.MonkeyPatch, backlog: list[Any], handled: list[Any]) -> None:
     """Each look-up takes the next answer; an exception instance is raised instead."""
     answers = iter(backlog)
@@ -85,10 +92,7 @@ def test_committed_is_not_enough_while_the_matcher_has_handled_fewer(
     s = stack(said, timeout=0.0)
     script(monkeypatch, [(10, 0)], [8])
     s._drain()
-    assert said == [
-        "2 accepted record(s) not screened yet are lost with the embedded broker's memory "
-        "storage; send them again after the next start"
-    ]
+    assert said == [lost(2)]
 
 
 def test_a_failed_look_up_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,10 +117,7 @@ def test_a_matcher_that_dies_while_waited_for_leaves_the_larger_count_lost(
     script(monkeypatch, [(10, 10)], [])
     monkeypatch.setattr(supervisor, "matcher_handled", handled)
     s._drain()
-    assert said == [
-        "10 accepted record(s) not screened yet are lost with the embedded broker's memory "
-        "storage; send them again after the next start"
-    ]
+    assert said == [lost(10)]
 
 
 def test_a_second_ctrl_c_stops_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,10 +126,7 @@ def test_a_second_ctrl_c_stops_the_wait(monkeypatch: pytest.MonkeyPatch) -> None
     s.signals = 2
     script(monkeypatch, [(10, 10)], [0])
     s._drain()
-    assert said == [
-        "10 accepted record(s) not screened yet are lost with the embedded broker's memory "
-        "storage; send them again after the next start"
-    ]
+    assert said == [lost(10)]
 
 
 def test_when_nothing_can_be_counted_it_says_it_could_not_tell(
@@ -162,10 +160,7 @@ def test_a_dead_matcher_is_judged_by_its_commits(monkeypatch: pytest.MonkeyPatch
     s.children["matcher"].alive = False  # type: ignore[attr-defined]
     script(monkeypatch, [(10, 4)], [])
     s._drain()
-    assert said == [
-        "4 accepted record(s) not screened yet are lost with the embedded broker's memory "
-        "storage; send them again after the next start"
-    ]
+    assert said == [lost(4)]
 
 
 def test_at_the_deadline_the_larger_of_the_two_counts_is_reported(
@@ -176,10 +171,7 @@ def test_at_the_deadline_the_larger_of_the_two_counts_is_reported(
     s = stack(said, timeout=0.0)
     script(monkeypatch, [(10, 3)], [10])
     s._drain()
-    assert said == [
-        "3 accepted record(s) not screened yet are lost with the embedded broker's memory "
-        "storage; send them again after the next start"
-    ]
+    assert said == [lost(3)]
 
 
 def test_what_ingest_published_counts_where_the_broker_counts_short(
