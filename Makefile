@@ -4,15 +4,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo up test unit integration lint typecheck bench eval clean
+.PHONY: install lock demo up test unit integration lint typecheck bench eval clean
 
-$(STAMP): pyproject.toml
+# Every dependency is pinned by constraints.txt (made by `make lock`), so a fresh machine
+# installs the versions this code was tested with; plain pip keeps the needs to Python and make.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: resolve pyproject.toml's ranges again to their newest releases, into constraints.txt.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--custom-compile-command "make lock" --upgrade --quiet -o constraints.txt
 
 ## make demo: start the stack on the embedded defaults, push the sample feed, show the findings.
 demo: $(STAMP)
@@ -45,7 +53,7 @@ bench: $(STAMP)
 
 ## make eval: precision and recall of screening on the labelled evaluation set, per category.
 eval: $(STAMP)
-	$(BIN)/python -m tests.eval.evaluate
+	$(BIN)/python -m services.evaluation.evaluate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -34,17 +34,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.core import indicators, names, rules  # noqa: E402
+from services.core import indicators, items, names, rules  # noqa: E402
 from services.core.name_normalisation import name_form  # noqa: E402
 from services.core.screening import Context, screen  # noqa: E402
 from services.core.transfers import Transfer, parse_transfer  # noqa: E402
 from services.core.un_xml import parse_list  # noqa: E402
+from services.evaluation.evaluate import load_cases  # noqa: E402
 from services.knowledge import context_for  # noqa: E402
 
-LIST_2025 = ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml"
+LIST_2025 = ROOT / "data" / "un-consolidated-2025-08-16-damaged.xml"
 TARGET_RATE = 20_000
 TARGET_SPEEDUP = 10.0
 TARGET_MEMORY_MB = 200
+TARGET_CLASSIFY_RATE = 80_000  # 2 items a record at 40,000 records/s
 
 COMPANY_WORDS = """
 atlantic baltic caribbean pacific nordic alpine sahara andean coastal delta summit
@@ -253,16 +255,23 @@ def measure_memory(data: bytes) -> float:
 
 def eval_cases_agree(indexed: Context, brute: Context) -> tuple[int, int]:
     """Cases of the labelled evaluation set whose findings agree, and the total."""
-    try:
-        from tests.eval.evaluate import load_cases
-    except ImportError:
-        return 0, 0
     cases = load_cases()
     same = 0
     for case in cases:
         t = parse_transfer(case.record)
         same += [f.key for f in screen(t, indexed)] == [f.key for f in screen(t, brute)]
     return same, len(cases)
+
+
+def classification_rate(n: int = 40_000) -> float:
+    """HS codes of every length classified per CPU second (the vocabulary loaded first)."""
+    codes = [str(9300000000 + 37 * k)[: 4 + k % 7] for k in range(n)]
+    items.vocabulary()
+    started = time.process_time()
+    for code in codes:
+        items.classify(None, code, None)
+    elapsed = time.process_time() - started
+    return n / elapsed if elapsed else float("inf")
 
 
 def machine() -> str:
@@ -331,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     same_bench = indexed_keys[: len(sample)] == brute_keys
     same_eval, n_eval = eval_cases_agree(indexed, brute)
     memory = measure_memory(data)
+    classified = classification_rate()
     speedup = base.seconds / idx_sample.seconds if idx_sample.seconds else float("inf")
 
     print(f"## Screening benchmark ({time.strftime('%Y-%m-%d')})\n")
@@ -387,8 +397,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- memory for parsing the list and building the index (tracemalloc peak): "
         f"**{memory:.1f} MB**"
     )
+    print(
+        f"- item classification by HS code: {classified:,.0f} codes/s "
+        f"(target ≥ {TARGET_CLASSIFY_RATE:,}, a small part of the matcher's budget)"
+    )
     ok = (
         cold.rate >= TARGET_RATE
+        and classified >= TARGET_CLASSIFY_RATE
         and speedup >= TARGET_SPEEDUP
         and same_bench
         and same_eval == n_eval

@@ -25,7 +25,7 @@ from tests.records import end_user, record
 
 pytestmark = pytest.mark.integration
 CLEAN = ROOT / "data" / "un-consolidated-2024-09-26.xml"
-DAMAGED = ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml"
+DAMAGED = ROOT / "data" / "un-consolidated-2025-08-16-damaged.xml"
 
 
 def ewatch(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""The labelled evaluation set holds its floors (tests/eval/floors.yaml), category by category."""
+"""The labelled evaluation set holds its floors (services/evaluation/floors.yaml)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import yaml
 
 from services.core.findings import Kind
 from services.core.validation import validate_record
-from tests.eval.evaluate import (
+from services.evaluation.evaluate import (
     CATEGORIES,
     FLOORS_PATH,
     Case,

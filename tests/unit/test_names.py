@@ -34,7 +34,7 @@ from services.core.un_xml import parse_list
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN = ROOT / "data" / "un-consolidated-2024-09-26.xml"
-LATER = ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml"
+LATER = ROOT / "data" / "un-consolidated-2025-08-16-damaged.xml"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from services.core.transfer_csv import read_csv
 from services.core.validation import validate_record
 
 ROOT = Path(__file__).resolve().parents[2]
-DAMAGED = ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml"
+DAMAGED = ROOT / "data" / "un-consolidated-2025-08-16-damaged.xml"
 
 
 def ewatch(*args: str) -> subprocess.CompletedProcess[str]:

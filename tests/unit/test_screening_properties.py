@@ -23,8 +23,8 @@ from services.core.findings import Finding, Kind
 from services.core.screening import Context, screen
 from services.core.transfers import parse_transfer
 from services.core.validation import COUNTRY_CODES, validate_record
+from services.evaluation.evaluate import LIST_FILES, context
 from services.knowledge import read_list
-from tests.eval.evaluate import LIST_FILES, context
 
 SCHEMA = orjson.loads(resources.schema_bytes("transfer.v1.json"))
 PARTY_SCHEMA = SCHEMA["properties"]["parties"]["items"]["properties"]

@@ -21,7 +21,7 @@ from services.core.un_xml import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN = ROOT / "data" / "un-consolidated-2024-09-26.xml"
-DAMAGED = ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml"
+DAMAGED = ROOT / "data" / "un-consolidated-2025-08-16-damaged.xml"
 ELEMENT_PATH = re.compile(r"[A-Z][A-Z0-9_]*(\[\d+\])?(/[A-Z][A-Z0-9_]*(\[\d+\])?)*")
 
 Parsed = tuple[SanctionsList, ImportReport]

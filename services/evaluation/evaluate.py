@@ -1,6 +1,6 @@
 """The labelled evaluation set: how well ``screen()`` finds what it should, per category.
 
-Run the report with ``.venv/bin/python -m tests.eval.evaluate``; the floors the unit tests
+Run the report with ``.venv/bin/python -m services.evaluation.evaluate``; the floors the unit tests
 hold it to are in ``floors.yaml``, the cases in ``cases.yaml``.
 
 How a case is compared
@@ -58,7 +58,7 @@ FLOORS_PATH = HERE / "floors.yaml"
 #: The shared list files a case can be screened with.
 LIST_FILES: Mapping[str, Path] = {
     "2024": ROOT / "data" / "un-consolidated-2024-09-26.xml",
-    "2025": ROOT / "tests" / "data" / "un-consolidated-2025-08-16-damaged.xml",
+    "2025": ROOT / "data" / "un-consolidated-2025-08-16-damaged.xml",
 }
 
 CATEGORIES = (
