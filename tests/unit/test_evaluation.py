@@ -23,7 +23,7 @@ from services.evaluation.evaluate import (
 #: Every regime with an arms embargo needs a positive and a negative case; GB (a travel ban
 #: only) needs a negative.
 ARMS_REGIMES = ("HT", "SO", "SS", "CF", "CD", "LY", "SD", "YE", "QD", "TA", "KP", "IR", "LB", "IQ")
-#: Categories that decide violations: DOMAIN.md's timeline, exemptions, directions and listing
+#: Categories that decide violations: the Haiti timeline, exemptions, directions and listing
 #: dates must be got right, so their floors may not be lowered below this.
 VIOLATION_CATEGORIES = ("haiti_timeline", "exemption", "direction", "listing_date")
 VIOLATION_FLOOR = 0.9

@@ -1,4 +1,4 @@
-"""Diversion indicators (DOMAIN.md §5): one case that fires and one that does not, each."""
+"""Diversion indicators: one case that fires and one that does not, each."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def test_no_consignee_no_comparison() -> None:
 
 
 def test_a_notify_party_other_than_the_end_user() -> None:
-    """DOMAIN §5: the consignee "or notified party" different from the end user."""
+    """The consignee "or notified party" different from the end user."""
     rec = with_party(record(), role="notify_party", name="Port-au-Prince Traders", country="HT")
     (finding,) = named(rec, "consignee_not_end_user")
     assert finding.party is not None
@@ -354,7 +354,7 @@ def test_a_neighbours_own_government_as_receiver_is_a_low_indicator() -> None:
 
 def test_a_neighbour_of_a_territory_under_a_non_state_actor_embargo() -> None:
     """DRC since 2667 (2022-12-20) embargoes its non-state actors only: arms next door are
-    still where diversion to them starts (DOMAIN §5), as they were under 1807."""
+    still where diversion to them starts, as they were under 1807."""
     rec = end_user(
         record(
             "rw-1",

@@ -192,7 +192,7 @@ def test_a_bad_vocabulary_is_rejected_with_the_entry_named(
 @pytest.mark.parametrize(
     ("hs_code", "ml_code", "calibre", "category"),
     [
-        ("930119", None, "60mm", "light_weapons.mortar"),  # DOMAIN §4: under 75 mm
+        ("930119", None, "60mm", "light_weapons.mortar"),  # light weapons: mortars under 75 mm
         ("930119", None, None, "light_weapons.mortar"),  # no calibre: the safe side
         ("930110", None, "120 mm", "unroca.III"),
         ("930119", None, "155-mm", "unroca.III"),

@@ -1,4 +1,4 @@
-"""The shipped rules table (rules/regimes/*.yaml) against the facts of DOMAIN.md."""
+"""The shipped rules table (rules/regimes/*.yaml) against the resolutions it cites."""
 
 from __future__ import annotations
 

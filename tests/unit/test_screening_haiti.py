@@ -1,4 +1,4 @@
-"""The Haiti timeline of DOMAIN.md, exactly."""
+"""The Haiti timeline (resolutions 2653, 2699, 2700, 2752, 2793, 2794), exactly."""
 
 from __future__ import annotations
 
