@@ -33,7 +33,7 @@ _HS_KEY = re.compile(r"\d{4,10}")
 #: "ML1", "ML1.a", "ML1a", "ML8.c.1" (upper-cased, spaces removed); group 1 is the entry.
 _ML_CODE = re.compile(r"ML(\d{1,2})(?:\.?[A-Z](?:\.?\d+)*)?")
 _HS_SEPARATORS = str.maketrans("", "", ". -")
-#: DOMAIN §4: mortars under 75 mm are light weapons; artillery from 75 mm is UN Register III.
+#: The UN Register counts mortars under 75 mm as light weapons and larger ones as artillery (III).
 LIGHT_BELOW_MM = 75.0
 #: Calibres as records write them: a cartridge ("7.62x39mm": the first number), a number
 #: with its unit ("60mm", "81 mm", "15.5 cm", "6 in", '6"'), or a bare number of millimetres.
