@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     ingest_port: int = 8080
     matcher_port: int = 9101
-    review_port: int = 8081
     #: Port of the embedded broker when ``kafka_bootstrap_servers`` is unset.
     embedded_kafka_port: int = 9092
     #: On stop, how long ``ewatch up`` waits for the matcher to screen what the embedded
