@@ -144,3 +144,15 @@ class MatcherMetrics:
             subsystem="matcher",
             registry=r,
         )
+
+    def handled(self) -> int:
+        """Messages screened or rejected since the process started."""
+        return int(
+            sum(
+                sample.value
+                for counter in (self.screened, self.rejected)
+                for family in counter.collect()
+                for sample in family.samples
+                if sample.name.endswith("_total")
+            )
+        )

@@ -29,15 +29,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     ingest_port: int = 8080
     matcher_port: int = 9101
-    review_port: int = 8081
     #: Port of the embedded broker when ``kafka_bootstrap_servers`` is unset.
     embedded_kafka_port: int = 9092
     #: On stop, how long ``ewatch up`` waits for the matcher to screen what the embedded
     #: broker still holds (its memory storage loses it once stopped).
     drain_timeout_s: float = Field(default=300.0, ge=0)
-    #: Where ingest writes, as it stops, the highest offset it published per partition (set
-    #: by ``ewatch up``, which waits for the matcher to reach them).
-    published_offsets_file: Path | None = None
 
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_records_per_request: int = Field(default=10_000, ge=1)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.broker import SCHEMA_HEADER, Envelope, make_producer
 from services.core.validation import Accepted, BodyError, Rejection, decode_batch
 from services.metrics import IngestMetrics
+from services.progress import IngestProgress
 from services.settings import Settings
 from services.store import db
 from services.store.models import FindingRow, RejectedRecord, ScreenedTransfer
@@ -277,11 +277,8 @@ def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> Fast
         finally:
             await deps.producer.stop()
             await deps.engine.dispose()
-            if settings.published_offsets_file is not None:
-                # For `ewatch up`'s stop: what the matcher must have screened (see _drain).
-                settings.published_offsets_file.write_bytes(
-                    orjson.dumps(deps.published, option=orjson.OPT_NON_STR_KEYS)
-                )
+            # `ewatch up`'s drain, which runs once ingest has stopped, waits for these.
+            IngestProgress(deps.published).leave(settings.data_dir)
 
     app = FastAPI(title="Embargo Watch ingest", version="1", lifespan=lifespan)
     app.state.deps = deps

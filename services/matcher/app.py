@@ -22,6 +22,7 @@ from services.broker import broker_answers
 from services.core.screening import Context
 from services.matcher.processing import Message, Processor
 from services.metrics import MatcherMetrics
+from services.progress import PROGRESS_PATH, MatcherProgress
 from services.settings import Settings
 from services.store import db
 
@@ -83,6 +84,12 @@ def create_app(
         return web.bytes(
             generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
+
+    @app.page(PROGRESS_PATH)
+    async def progress(web: Any, request: Any) -> Any:
+        # What `ewatch up`'s drain waits on: the counters /metrics serves, as a named contract.
+        progress = MatcherProgress(metrics.handled())
+        return web.bytes(progress.to_json(), content_type="application/json")
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

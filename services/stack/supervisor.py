@@ -23,14 +23,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-import orjson
 from aiokafka.errors import KafkaError
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.broker import ensure_topic, topic_backlog, wait_for_broker
+from services.progress import PROGRESS_PATH, IngestProgress, MatcherProgress
 from services.settings import Settings
 from services.stack.embedded import EmbeddedBroker, die_with_parent, stop_embedded_postgres
 from services.stack.runtime import database_url
@@ -53,19 +51,13 @@ class Stack:
     def stopping(self) -> bool:
         return self.signals > 0
 
-    @property
-    def published_file(self) -> Path:
-        """Where ingest leaves, as it stops, the highest offset it published per partition."""
-        return self.settings.data_dir / "ingest-published.json"
-
     def _published(self) -> int | None:
-        """How many records ingest published in this run: the broker starts empty, so the
-        highest offset per partition plus one. None if ingest left no count."""
+        """How many records ingest published in this run (the broker starts empty), from
+        what it left as it stopped; None if it left nothing readable."""
         try:
-            highest = orjson.loads(self.published_file.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+            return IngestProgress.left_in(self.settings.data_dir).records
+        except (OSError, ValueError):
             return None
-        return sum(int(offset) + 1 for offset in highest.values())
 
     def start(self) -> None:
         s = self.settings
@@ -96,12 +88,13 @@ class Stack:
             return
         log_dir = s.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.published_file.unlink(missing_ok=True)
+        # A previous run's count must not stand for this one's.
+        IngestProgress.path(s.data_dir).unlink(missing_ok=True)
         env = {
             **os.environ,
             "EWATCH_DATABASE_URL": db_url,
             "EWATCH_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "EWATCH_PUBLISHED_OFFSETS_FILE": str(self.published_file.resolve()),
+            "EWATCH_DATA_DIR": str(s.data_dir.resolve()),  # where ingest leaves its progress
         }
         for name in ("ingest", "matcher"):
             with (log_dir / f"{name}.log").open("ab") as log_file:
@@ -203,7 +196,7 @@ class Stack:
                 # 1,500 records, all of which the matcher received): ingest's count is exact.
                 held = max(held, published or 0)
                 if matcher.poll() is None:  # a dead matcher has no count: its commits tell
-                    unscreened = held - matcher_handled(self.settings)
+                    unscreened = held - matcher_progress(self.settings).handled
                 trouble = None
             except (KafkaError, OSError, ValueError, httpx.HTTPError) as exc:
                 trouble = str(exc) or type(exc).__name__  # a hiccup: ask again
@@ -252,15 +245,10 @@ def _reachable(host: str) -> str:
 _LOOKUP_S = 10.0
 
 
-def matcher_handled(settings: Settings) -> int:
-    """Messages the running matcher has screened or rejected, from its /metrics."""
-    url = f"http://{_reachable(settings.host)}:{settings.matcher_port}/metrics"
-    text = httpx.get(url, timeout=5).raise_for_status().text
-    handled = 0.0
-    for family in text_string_to_metric_families(text):
-        if family.name in ("ewatch_matcher_records_screened", "ewatch_matcher_records_rejected"):
-            handled += sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return int(handled)
+def matcher_progress(settings: Settings) -> MatcherProgress:
+    """What the running matcher says it has handled, from its ``GET /progress``."""
+    url = f"http://{_reachable(settings.host)}:{settings.matcher_port}{PROGRESS_PATH}"
+    return MatcherProgress.from_json(httpx.get(url, timeout=5).raise_for_status().content)
 
 
 def _terminate(processes: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:

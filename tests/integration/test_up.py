@@ -12,14 +12,20 @@ from pathlib import Path
 import httpx
 import orjson
 import psutil
+import psycopg
 import pytest
 
+from services.progress import PROGRESS_PATH, IngestProgress, MatcherProgress
 from services.stack.embedded import embedded_postgres_url, free_port, stop_embedded_postgres
-from tests.conftest import sql
+from tests.conftest import _plain, sql
 from tests.integration.stack import ROOT
 from tests.records import batch
 
 pytestmark = pytest.mark.integration
+
+WAITING_FOR_ALL = (
+    "waiting for the matcher to screen 1500 accepted record(s); Ctrl-C again to stop now\n"
+)
 
 
 def descendants_and_servers(proc: psutil.Process, data_dir: Path) -> list[psutil.Process]:
@@ -81,6 +87,9 @@ def test_up_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         running = descendants_and_servers(psutil.Process(up.pid), data_dir)
         assert len(running) >= 3  # ingest, matcher, broker (and postgres)
         assert (data_dir / "postgres" / "PG_VERSION").exists()
+        progress = httpx.get(f"http://127.0.0.1:{ports['MATCHER_PORT']}{PROGRESS_PATH}")
+        assert progress.headers["content-type"] == "application/json"
+        assert MatcherProgress.from_json(progress.content) == MatcherProgress(0)
 
         up.send_signal(signal.SIGINT)
         out, _ = up.communicate(timeout=60)
@@ -97,35 +106,45 @@ def test_ctrl_c_after_a_batch_is_accepted_screens_it_before_the_broker_stops(
     tmp_path: Path,
 ) -> None:
     """The embedded broker keeps its topics in memory: what ingest has acknowledged must be
-    screened before it stops, or it is gone."""
+    screened before it stops, or it is gone.
+
+    A lock on the table the matcher writes holds every record unscreened until ``ewatch up``
+    says it is waiting for all of them; the matcher's ``/progress`` still answers meanwhile,
+    which a stopped (SIGSTOP) matcher would not. So the drain is seen to wait, whatever the
+    timing."""
     data_dir = tmp_path / "data"
     up, ports = start_up(data_dir)
+    assert up.stdout is not None
     try:
-        records = batch(1500, invalid_every=10_000)
-        body = b"\n".join(orjson.dumps(r) for r in records)
-        answer = httpx.post(
-            f"http://127.0.0.1:{ports['INGEST_PORT']}/v1/transfers",
-            content=body,
-            headers={"content-type": "application/x-ndjson", "x-ewatch-integrator": "drain"},
-            timeout=120,
-        )
-        assert answer.json()["accepted"] == 1500
-        up.send_signal(signal.SIGINT)
-        out, _ = up.communicate(timeout=300)
-        assert up.returncode == 0, out.decode()
-        assert b"lost" not in out, out.decode()
-        assert b"could not tell" not in out, out.decode()
-        assert b"waiting for the matcher to screen" in out, out.decode()  # it did wait
-        published = orjson.loads((data_dir / "ingest-published.json").read_bytes())
-        assert sum(offset + 1 for offset in published.values()) == 1500  # what it waited for
+        url = embedded_postgres_url(data_dir / "postgres")  # attached: it outlives `up`
+        with psycopg.connect(_plain(url)) as lock:
+            lock.execute("LOCK TABLE screened_transfers IN ACCESS EXCLUSIVE MODE")
+            records = batch(1500, invalid_every=10_000)
+            answer = httpx.post(
+                f"http://127.0.0.1:{ports['INGEST_PORT']}/v1/transfers",
+                content=b"\n".join(orjson.dumps(r) for r in records),
+                headers={"content-type": "application/x-ndjson", "x-ewatch-integrator": "drain"},
+                timeout=120,
+            )
+            assert answer.json()["accepted"] == 1500
+            up.send_signal(signal.SIGINT)
+            # Blocks at most until `ewatch up` exits: its drain gives up after 300 s.
+            said: list[str] = []
+            while not said or not said[-1].startswith("waiting"):
+                line = up.stdout.readline()
+                assert line, "".join(said)
+                said.append(line.decode())
+            # What ingest published, not the broker's end offsets, which can fall short.
+            assert said[-1] == WAITING_FOR_ALL, "".join(said)
+        out = "".join(said) + up.stdout.read().decode()  # the lock is released: it screens
+        assert up.wait(60) == 0, out
+        assert "lost" not in out, out
+        assert IngestProgress.left_in(data_dir).records == 1500  # what the drain waited for
+        screened = sql(url, "SELECT count(*) FROM screened_transfers WHERE integrator = 'drain'")
+        assert screened[0][0] == 1500, out
     finally:
         if up.poll() is None:
             up.kill()
-    url = embedded_postgres_url(data_dir / "postgres")
-    try:
-        screened = sql(url, "SELECT count(*) FROM screened_transfers WHERE integrator = 'drain'")
-        assert screened[0][0] == 1500, out.decode()
-    finally:
         stop_embedded_postgres(data_dir / "postgres")  # not the session's test database
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from services.progress import IngestProgress, MatcherProgress
 from services.settings import Settings
 from services.stack import supervisor
 
@@ -52,14 +54,14 @@ def script(monkeypatch: pytest.MonkeyPatch, backlog: list[Any], handled: list[An
             raise answer
         return answer  # type: ignore[no-any-return]
 
-    def matcher_handled(_: Settings) -> int:
+    def matcher_progress(_: Settings) -> MatcherProgress:
         answer = next(counts)
         if isinstance(answer, Exception):
             raise answer
-        return answer  # type: ignore[no-any-return]
+        return MatcherProgress(answer)
 
     monkeypatch.setattr(supervisor, "topic_backlog", topic_backlog)
-    monkeypatch.setattr(supervisor, "matcher_handled", matcher_handled)
+    monkeypatch.setattr(supervisor, "matcher_progress", matcher_progress)
     monkeypatch.setattr(supervisor.time, "sleep", lambda _: None)
 
 
@@ -110,12 +112,12 @@ def test_a_matcher_that_dies_while_waited_for_leaves_the_larger_count_lost(
     s = stack(said)
     matcher = s.children["matcher"]
 
-    def handled(_: Settings) -> int:
+    def progress(_: Settings) -> MatcherProgress:
         matcher.alive = False  # type: ignore[attr-defined]
-        return 7
+        return MatcherProgress(7)
 
     script(monkeypatch, [(10, 10)], [])
-    monkeypatch.setattr(supervisor, "matcher_handled", handled)
+    monkeypatch.setattr(supervisor, "matcher_progress", progress)
     s._drain()
     assert said == [lost(10)]
 
@@ -190,5 +192,22 @@ def test_what_ingest_published_counts_where_the_broker_counts_short(
 def test_the_published_count_is_read_from_what_ingest_leaves(tmp_path: Path) -> None:
     s = supervisor.Stack(Settings(data_dir=tmp_path), say=print)
     assert s._published() is None
-    s.published_file.write_bytes(b'{"0": 9, "1": 4, "3": 0}')
+    IngestProgress({0: 9, 1: 4, 3: 0}).leave(tmp_path)
     assert s._published() == 10 + 5 + 1
+    IngestProgress.path(tmp_path).write_bytes(b'{"0": 9}')  # not the contract's shape
+    assert s._published() is None
+
+
+def test_the_matchers_count_is_read_from_its_progress_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+
+    def get(url: str, **_: object) -> httpx.Response:
+        asked.append(url)
+        body = b'{"schema": "matcher-progress.v1", "handled": 42}'
+        return httpx.Response(200, content=body, request=httpx.Request("GET", url))
+
+    monkeypatch.setattr(supervisor.httpx, "get", get)
+    assert supervisor.matcher_progress(Settings(matcher_port=9999)) == MatcherProgress(42)
+    assert asked == ["http://127.0.0.1:9999/progress"]
