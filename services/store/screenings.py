@@ -108,26 +108,7 @@ async def _insert_findings(
 ) -> int:
     if not findings:
         return 0
-    rows = [
-        {
-            "transfer_id": transfer_id,
-            "finding_key": f.key,
-            "record_id": f.record_id,
-            "kind": f.kind,
-            "regime": f.regime,
-            "rule_id": f.rule_id,
-            "phase": f.phase,
-            "severity": f.severity,
-            "summary": f.summary,
-            "citations": list(f.citations),
-            "party": f.party.to_dict() if f.party else None,
-            "designated": f.designated.to_dict() if f.designated else None,
-            "evidence": dict(f.evidence),
-            "ruleset_version": f.ruleset_version,
-            "list_version": f.list_version,
-        }
-        for f in findings
-    ]
+    rows = [{"transfer_id": transfer_id, "finding_key": f.key, **f.to_dict()} for f in findings]
     stmt = (
         insert(FindingRow)
         .values(rows)
