@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -22,24 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.findings import Finding
 from services.store.models import FindingRow, ScreenedTransfer
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Where a record came from: the integrator and, if any, its Kafka position."""
-
-    integrator: str
-    received_at: datetime
-    topic: str | None = None
-    partition: int | None = None
-    offset: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    transfer_id: int
-    new_findings: int
-    revised: bool
+from services.store.outcomes import Delivery, Stored
 
 
 def record_digest(record: dict[str, Any]) -> str:
