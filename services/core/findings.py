@@ -1,7 +1,8 @@
 """Findings: what screening says about one transfer, and why.
 
-The dictionary form (:meth:`Finding.to_dict`) is the public contract shared by
-``ewatch screen`` and the matcher's store: fields may be added, never renamed.
+The dictionary form (:class:`FindingDict`, made by :meth:`Finding.to_dict` alone) is the
+public contract shared by ``ewatch screen``, the store's columns and the HTTP API: fields
+may be added, never renamed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 
 class Kind(StrEnum):
@@ -24,12 +25,42 @@ class Severity(StrEnum):
     LOW = "low"
 
 
+class PartyDict(TypedDict):
+    role: str
+    name: str
+
+
+class DesignatedDict(TypedDict):
+    reference_number: str
+    name: str
+    matched_name: str
+    score: float
+
+
+class FindingDict(TypedDict):
+    """A finding as JSON; the store's finding columns bear these names."""
+
+    record_id: str
+    kind: str
+    regime: str | None
+    rule_id: str
+    phase: str | None
+    severity: str
+    summary: str
+    citations: list[str]
+    party: PartyDict | None
+    designated: DesignatedDict | None
+    evidence: dict[str, Any]
+    ruleset_version: int
+    list_version: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class PartyRef:
     role: str
     name: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> PartyDict:
         return {"role": self.role, "name": self.name}
 
 
@@ -40,7 +71,7 @@ class DesignatedRef:
     matched_name: str
     score: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DesignatedDict:
         return {
             "reference_number": self.reference_number,
             "name": self.name,
@@ -93,7 +124,7 @@ class Finding:
             )
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FindingDict:
         return {
             "record_id": self.record_id,
             "kind": self.kind.value,

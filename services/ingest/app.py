@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +24,6 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,8 +32,7 @@ from services.core.validation import Accepted, BodyError, Rejection, decode_batc
 from services.metrics import IngestMetrics
 from services.progress import IngestProgress
 from services.settings import Settings
-from services.store import db
-from services.store.models import FindingRow, RejectedRecord, ScreenedTransfer
+from services.store import db, reads
 from services.store.rejections import record_rejections
 
 log = logging.getLogger(__name__)
@@ -202,66 +200,48 @@ async def receive(deps: Deps, request: Request) -> JSONResponse:
     )
 
 
+#: The fields of a finding the API answers with (of ``Finding.to_dict``'s), in this order.
+FINDING_FIELDS = (
+    "kind",
+    "regime",
+    "rule_id",
+    "phase",
+    "severity",
+    "summary",
+    "citations",
+    "party",
+    "designated",
+)
+
+
 async def transfer_status(deps: Deps, integrator: str, record_id: str) -> JSONResponse:
     assert deps.engine is not None
-    async with db.sessions(deps.engine)() as session:
-        transfer = await session.scalar(
-            select(ScreenedTransfer).where(
-                ScreenedTransfer.integrator == integrator, ScreenedTransfer.record_id == record_id
+    match await reads.transfer_status(deps.engine, integrator, record_id):
+        case reads.Screened() as screened:
+            return JSONResponse(
+                {
+                    "record_id": record_id,
+                    "status": "screened",
+                    "screened_at": screened.screened_at.isoformat(),
+                    "ruleset_version": screened.ruleset_version,
+                    "list_version": screened.list_version,
+                    "findings": [_published(f) for f in screened.findings],
+                }
             )
-        )
-        if transfer is None:
-            rejected = (
-                await session.scalars(
-                    select(RejectedRecord).where(
-                        RejectedRecord.integrator == integrator,
-                        RejectedRecord.record_id == record_id,
-                    )
-                )
-            ).all()
-            if rejected:
-                return JSONResponse(
-                    {
-                        "record_id": record_id,
-                        "status": "rejected",
-                        "reasons": [r for row in rejected for r in row.reasons],
-                    }
-                )
+        case reads.Rejected(reasons=reasons):
+            return JSONResponse(
+                {"record_id": record_id, "status": "rejected", "reasons": list(reasons)}
+            )
+        case None:
             return _error(
                 404,
                 f"no screened or rejected record {record_id!r} for integrator "
                 f"{integrator!r} (yet: screening takes a moment after acceptance)",
             )
-        findings = (
-            await session.scalars(
-                select(FindingRow)
-                .where(FindingRow.transfer_id == transfer.id, FindingRow.superseded_at.is_(None))
-                .order_by(FindingRow.id)
-            )
-        ).all()
-    return JSONResponse(
-        {
-            "record_id": record_id,
-            "status": "screened",
-            "screened_at": transfer.screened_at.isoformat(),
-            "ruleset_version": transfer.ruleset_version,
-            "list_version": transfer.list_version,
-            "findings": [
-                {
-                    "kind": f.kind.value,
-                    "regime": f.regime,
-                    "rule_id": f.rule_id,
-                    "phase": f.phase,
-                    "severity": f.severity.value,
-                    "summary": f.summary,
-                    "citations": f.citations,
-                    "party": f.party,
-                    "designated": f.designated,
-                }
-                for f in findings
-            ],
-        }
-    )
+
+
+def _published(finding: Mapping[str, object]) -> dict[str, object]:
+    return {name: finding[name] for name in FINDING_FIELDS}
 
 
 def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> FastAPI:

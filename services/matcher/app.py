@@ -25,6 +25,7 @@ from services.metrics import MatcherMetrics
 from services.progress import PROGRESS_PATH, MatcherProgress
 from services.settings import Settings
 from services.store import db
+from services.store.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def create_app(
 ) -> faust.App:
     metrics = metrics or MatcherMetrics()
     metrics.ruleset_version.set(context.ruleset.version)
-    processor = Processor(engine, context, metrics)
+    processor = Processor(PostgresStore(engine), context, metrics)
     datadir = (datadir or settings.data_dir / "matcher").resolve()
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(

@@ -3,8 +3,8 @@
 :class:`Processor.handle` returns only once the outcome is durably stored
 (screened transfer with its findings, or a rejection with its reason); the
 Faust agent acknowledges the message — and so lets its offset be committed —
-only after that. Transient database failures are retried without end, with
-backoff, so a database outage pauses the stream instead of losing records.
+only after that. While the store is unavailable its writes are retried without
+end, with backoff, so a database outage pauses the stream instead of losing records.
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 import orjson
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.broker import Envelope
 from services.core.screening import Context, screen
 from services.core.transfers import parse_transfer
 from services.core.validation import Rejection, validate_record
 from services.metrics import MatcherMetrics
-from services.store import db
-from services.store.rejections import record_rejections
-from services.store.screenings import Delivery, record_screening
+from services.store.outcomes import ContentRefused, Delivery, ScreeningStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,14 +40,13 @@ class Message:
 
 
 class Processor:
-    def __init__(self, engine: AsyncEngine, context: Context, metrics: MatcherMetrics) -> None:
-        self.engine = engine
-        self.sessions = db.sessions(engine)
+    def __init__(self, store: ScreeningStore, context: Context, metrics: MatcherMetrics) -> None:
+        self.store = store
         self.context = context
         self.metrics = metrics
 
     async def handle(self, msg: Message) -> None:
-        """Screen and store ``msg``; returns when the outcome is committed to PostgreSQL."""
+        """Screen and store ``msg``; returns when the outcome is durably stored."""
         started = time.perf_counter()
         self.metrics.consumed.inc()
         try:
@@ -85,35 +81,26 @@ class Processor:
         delivery = Delivery(
             envelope.integrator, envelope.received_at, msg.topic, msg.partition, msg.offset
         )
-
-        async def store() -> int:
-            async with self.sessions.begin() as session:
-                stored = await record_screening(
-                    session,
-                    envelope.record,
-                    findings,
-                    delivery,
-                    ruleset_version=self.context.ruleset.version,
-                    list_version=self.context.list_version,
-                )
-            return stored.new_findings
-
+        keep = partial(
+            self.store.record_screening,
+            envelope.record,
+            findings,
+            delivery,
+            ruleset_version=self.context.ruleset.version,
+            list_version=self.context.list_version,
+        )
         try:
-            new = await self._with_retries(store)
-        except DataError as exc:
-            # The record's own content is what PostgreSQL refuses: keep it as rejected with
+            stored = await self._with_retries(keep)
+        except ContentRefused as exc:
+            # The record's own content is what the store refuses: keep it as rejected with
             # the reason. Any other lasting error (a schema behind the code) stops the agent.
             log.exception("storing failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
             await self._reject(
-                msg,
-                envelope.integrator,
-                envelope.record["record_id"],
-                f"PostgreSQL refused to store it: {exc.orig}",
-                "error",
+                msg, envelope.integrator, envelope.record["record_id"], str(exc), "error"
             )
             return
         self.metrics.screened.inc()
-        if new:
+        if stored.new_findings:
             for f in findings:
                 self.metrics.findings.labels(f.regime or "none", f.kind.value).inc()
         self.metrics.processing_seconds.observe(time.perf_counter() - started)
@@ -126,26 +113,18 @@ class Processor:
         log.warning("rejecting %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
         raw = msg.value.decode("utf-8", errors="replace")
         rejection = Rejection(msg.offset, record_id, (reason,), raw)
-
-        async def store() -> None:
-            async with self.sessions.begin() as session:
-                await record_rejections(session, integrator, [rejection], source="kafka")
-
-        await self._with_retries(store)
+        await self._with_retries(
+            partial(self.store.record_rejections, integrator, [rejection], source="kafka")
+        )
         self.metrics.rejected.labels(kind).inc()
 
     async def _with_retries(self, action: Callable[[], Awaitable[T]]) -> T:
-        """Retry ``action`` while the database is unreachable; other errors propagate."""
+        """Retry ``action`` while the store is unavailable; other errors propagate."""
         delay = 0.2
         while True:
             try:
                 return await action()
-            except (OperationalError, DBAPIError, OSError) as exc:
-                transient = isinstance(exc, OperationalError | OSError) or (
-                    isinstance(exc, DBAPIError) and exc.connection_invalidated
-                )
-                if not transient:
-                    raise
+            except StoreUnavailable as exc:
                 self.metrics.store_retries.inc()
                 log.warning("database write failed, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)

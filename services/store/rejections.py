@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
@@ -20,8 +21,25 @@ async def record_rejections(
     session: AsyncSession, integrator: str, rejections: Sequence[Rejection], source: str
 ) -> None:
     """Insert the rejections; a payload seen before only bumps its counters."""
-    if not rejections:
+    rows = rejection_rows(integrator, rejections, source)
+    if not rows:
         return
+    stmt = insert(RejectedRecord).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["integrator", "raw_sha256"],
+        set_={
+            "last_seen_at": func.now(),
+            "times_seen": RejectedRecord.times_seen + 1,
+            "reasons": stmt.excluded.reasons,
+        },
+    )
+    await session.execute(stmt)
+
+
+def rejection_rows(
+    integrator: str, rejections: Sequence[Rejection], source: str
+) -> list[dict[str, Any]]:
+    """The rows to keep, one per distinct payload (the last one sent wins)."""
     rows = [
         {
             "integrator": _storable(integrator),
@@ -34,17 +52,7 @@ async def record_rejections(
         for r in rejections
     ]
     # One statement cannot touch the same conflict key twice.
-    unique = list({(row["raw_sha256"]): row for row in rows}.values())
-    stmt = insert(RejectedRecord).values(unique)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["integrator", "raw_sha256"],
-        set_={
-            "last_seen_at": func.now(),
-            "times_seen": RejectedRecord.times_seen + 1,
-            "reasons": stmt.excluded.reasons,
-        },
-    )
-    await session.execute(stmt)
+    return list({row["raw_sha256"]: row for row in rows}.values())
 
 
 def _storable(text: str) -> str:

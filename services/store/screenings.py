@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -22,24 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.findings import Finding
 from services.store.models import FindingRow, ScreenedTransfer
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Where a record came from: the integrator and, if any, its Kafka position."""
-
-    integrator: str
-    received_at: datetime
-    topic: str | None = None
-    partition: int | None = None
-    offset: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    transfer_id: int
-    new_findings: int
-    revised: bool
+from services.store.outcomes import Delivery, Stored
 
 
 def record_digest(record: dict[str, Any]) -> str:
@@ -108,26 +89,7 @@ async def _insert_findings(
 ) -> int:
     if not findings:
         return 0
-    rows = [
-        {
-            "transfer_id": transfer_id,
-            "finding_key": f.key,
-            "record_id": f.record_id,
-            "kind": f.kind,
-            "regime": f.regime,
-            "rule_id": f.rule_id,
-            "phase": f.phase,
-            "severity": f.severity,
-            "summary": f.summary,
-            "citations": list(f.citations),
-            "party": f.party.to_dict() if f.party else None,
-            "designated": f.designated.to_dict() if f.designated else None,
-            "evidence": dict(f.evidence),
-            "ruleset_version": f.ruleset_version,
-            "list_version": f.list_version,
-        }
-        for f in findings
-    ]
+    rows = [{"transfer_id": transfer_id, "finding_key": f.key, **f.to_dict()} for f in findings]
     stmt = (
         insert(FindingRow)
         .values(rows)

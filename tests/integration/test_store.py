@@ -8,7 +8,8 @@ import pytest
 
 from services.core.findings import Finding, Kind, Severity
 from services.store import db, migrate
-from services.store.screenings import Delivery, record_screening
+from services.store.outcomes import Delivery
+from services.store.screenings import record_screening
 from tests.conftest import sql
 from tests.records import record
 

@@ -1,0 +1,119 @@
+"""The store in memory, for unit tests: what PostgreSQL would keep, in dictionaries.
+
+It keeps the real store's promises (tests/integration/test_store_contract.py runs the
+same cases on both) and answers the read side's :func:`transfer_status` the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from services.core.findings import Finding, FindingDict
+from services.core.validation import Rejection
+from services.store.outcomes import Delivery, Stored
+from services.store.reads import Rejected, Screened, TransferStatus
+from services.store.rejections import rejection_rows
+from services.store.screenings import record_digest
+
+
+@dataclass
+class TransferEntry:
+    """One screened transfer, as a ``screened_transfers`` row and its findings."""
+
+    id: int
+    record: dict[str, Any]
+    record_sha256: str
+    delivery: Delivery
+    ruleset_version: int
+    list_version: str | None
+    screened_at: datetime
+    times_screened: int = 1
+    #: Finding key -> the finding, in the order first stored.
+    findings: dict[str, FindingDict] = field(default_factory=dict)
+    superseded: set[str] = field(default_factory=set)
+
+
+@dataclass
+class RejectionEntry:
+    """One ``rejected_records`` row."""
+
+    row: dict[str, Any]
+    times_seen: int = 1
+
+
+@dataclass
+class MemoryStore:
+    """:class:`~services.store.outcomes.ScreeningStore` in memory; never raises."""
+
+    #: (integrator, record_id) -> the transfer.
+    transfers: dict[tuple[str, str], TransferEntry] = field(default_factory=dict)
+    #: (integrator, sha256 of the payload) -> the rejection, in the order first kept.
+    rejections: dict[tuple[str, str], RejectionEntry] = field(default_factory=dict)
+
+    async def record_screening(
+        self,
+        record: dict[str, Any],
+        findings: Sequence[Finding],
+        delivery: Delivery,
+        *,
+        ruleset_version: int,
+        list_version: str | None,
+    ) -> Stored:
+        digest = record_digest(record)
+        key = (delivery.integrator, record["record_id"])
+        previous = self.transfers.get(key)
+        entry = TransferEntry(
+            previous.id if previous else len(self.transfers) + 1,
+            copy.deepcopy(record),
+            digest,
+            delivery,
+            ruleset_version,
+            list_version,
+            datetime.now(UTC),
+            previous.times_screened + 1 if previous else 1,
+            previous.findings if previous else {},
+            previous.superseded if previous else set(),
+        )
+        self.transfers[key] = entry
+        new = [f for f in findings if f.key not in entry.findings]
+        entry.findings.update((f.key, f.to_dict()) for f in new)
+        revised = previous is not None and previous.record_sha256 != digest
+        if revised:
+            keys = {f.key for f in findings}
+            entry.superseded.update(k for k in entry.findings if k not in keys)
+        return Stored(entry.id, len({f.key for f in new}), revised)
+
+    async def record_rejections(
+        self, integrator: str, rejections: Sequence[Rejection], source: str
+    ) -> None:
+        for row in rejection_rows(integrator, rejections, source):
+            key = (row["integrator"], row["raw_sha256"])
+            kept = self.rejections.get(key)
+            if kept is None:
+                self.rejections[key] = RejectionEntry(row)
+            else:
+                kept.row["reasons"] = row["reasons"]
+                kept.times_seen += 1
+
+    async def transfer_status(self, integrator: str, record_id: str) -> TransferStatus | None:
+        """As :func:`services.store.reads.transfer_status` answers."""
+        entry = self.transfers.get((integrator, record_id))
+        if entry is None:
+            rows = [
+                kept.row
+                for kept in self.rejections.values()
+                if (kept.row["integrator"], kept.row["record_id"]) == (integrator, record_id)
+            ]
+            reasons = tuple(reason for row in rows for reason in row["reasons"])
+            return Rejected(record_id, reasons) if rows else None
+        return Screened(
+            record_id,
+            entry.screened_at,
+            entry.ruleset_version,
+            entry.list_version,
+            tuple(f for k, f in entry.findings.items() if k not in entry.superseded),
+        )

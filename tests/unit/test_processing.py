@@ -1,0 +1,238 @@
+"""The matcher's Processor with the store in memory: no database, no broker.
+
+Its writes to the real store, offsets and restarts are in tests/integration/test_spine.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from services.broker import Envelope
+from services.core import rules
+from services.core.findings import Finding
+from services.core.screening import Context
+from services.core.validation import Rejection
+from services.matcher import processing
+from services.matcher.processing import Message, Processor
+from services.metrics import MatcherMetrics
+from services.store.memory import MemoryStore, RejectionEntry
+from services.store.outcomes import ContentRefused, Delivery, Stored, StoreUnavailable
+from services.store.reads import Rejected, Screened
+from tests.records import record
+
+CTX = Context(ruleset=rules.load_directory())
+RECEIVED = datetime(2024, 11, 21, 9, 30, tzinfo=UTC)
+TOPIC = "transfers.v1"
+
+
+@dataclass
+class Flaky:
+    """The memory store, raising the queued errors first: one for each write."""
+
+    store: MemoryStore = field(default_factory=MemoryStore)
+    screening_errors: list[Exception] = field(default_factory=list)
+    rejection_errors: list[Exception] = field(default_factory=list)
+
+    async def record_screening(
+        self,
+        record: dict[str, Any],
+        findings: Sequence[Finding],
+        delivery: Delivery,
+        *,
+        ruleset_version: int,
+        list_version: str | None,
+    ) -> Stored:
+        if self.screening_errors:
+            raise self.screening_errors.pop(0)
+        return await self.store.record_screening(
+            record, findings, delivery, ruleset_version=ruleset_version, list_version=list_version
+        )
+
+    async def record_rejections(
+        self, integrator: str, rejections: Sequence[Rejection], source: str
+    ) -> None:
+        if self.rejection_errors:
+            raise self.rejection_errors.pop(0)
+        await self.store.record_rejections(integrator, rejections, source)
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The retry back-off's sleeps, noted and not slept (nothing else sleeps in these tests)."""
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return waited
+
+
+def envelope(rec: dict[str, Any], integrator: str = "it") -> bytes:
+    return Envelope(integrator, RECEIVED, rec).encode()
+
+
+def message(value: bytes, offset: int = 7) -> Message:
+    return Message(TOPIC, 2, offset, value)
+
+
+def sample(metrics: MatcherMetrics, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(f"ewatch_matcher_{name}", labels)
+    return value or 0.0
+
+
+def only_rejection(store: MemoryStore) -> dict[str, Any]:
+    entries: list[RejectionEntry] = list(store.rejections.values())
+    assert len(entries) == 1, entries
+    assert entries[0].times_seen == 1
+    return entries[0].row
+
+
+async def test_a_valid_record_is_screened_stored_and_counted() -> None:
+    store, metrics = MemoryStore(), MatcherMetrics()
+    await Processor(store, CTX, metrics).handle(message(envelope(record("haiti-1"))))
+
+    status = await store.transfer_status("it", "haiti-1")
+    assert isinstance(status, Screened)
+    assert [(f["kind"], f["regime"], f["rule_id"], f["phase"]) for f in status.findings] == [
+        ("violation", "HT", "HT.territory", "HT-2752-all-arms-territorial"),
+        ("indicator", None, "indicator.end_user_certificate_missing", None),
+    ]
+    assert status.ruleset_version == CTX.ruleset.version
+    assert store.transfers["it", "haiti-1"].delivery == Delivery("it", RECEIVED, TOPIC, 2, 7)
+    assert store.rejections == {}
+    assert sample(metrics, "records_consumed_total") == 1
+    assert sample(metrics, "records_screened_total") == 1
+    assert sample(metrics, "findings_total", regime="HT", kind="violation") == 1
+    assert sample(metrics, "findings_total", regime="none", kind="indicator") == 1
+    assert sample(metrics, "records_rejected_total", reason="schema") == 0
+    assert sample(metrics, "processing_seconds_count") == 1
+
+
+async def test_an_invalid_record_is_kept_as_rejected_with_its_reason() -> None:
+    store, metrics = MemoryStore(), MatcherMetrics()
+    rec = record("bad-1")
+    del rec["transfer_date"]
+    value = envelope(rec, integrator="acme")
+    await Processor(store, CTX, metrics).handle(message(value))
+
+    row = only_rejection(store)
+    assert row["integrator"] == "acme"
+    assert row["record_id"] == "bad-1"
+    assert row["reasons"] == ["record: 'transfer_date' is a required property"]
+    assert row["raw"] == value.decode()
+    assert row["source"] == "kafka"
+    assert store.transfers == {}
+    assert await store.transfer_status("acme", "bad-1") == Rejected(
+        "bad-1", ("record: 'transfer_date' is a required property",)
+    )
+    assert sample(metrics, "records_rejected_total", reason="schema") == 1
+    assert sample(metrics, "records_screened_total") == 0
+
+
+async def test_a_message_that_is_no_envelope_is_kept_as_rejected_from_kafka() -> None:
+    store, metrics = MemoryStore(), MatcherMetrics()
+    await Processor(store, CTX, metrics).handle(message(b"[1, 2]"))
+
+    row = only_rejection(store)
+    assert (row["integrator"], row["record_id"], row["raw"]) == ("kafka", None, "[1, 2]")
+    assert row["reasons"] == ["not a transfer message: message is not a JSON object"]
+    assert sample(metrics, "records_rejected_total", reason="malformed") == 1
+
+
+async def test_an_unavailable_store_is_retried_with_back_off_until_it_answers(
+    waits: list[float],
+) -> None:
+    flaky, metrics = Flaky(), MatcherMetrics()
+    flaky.screening_errors = [StoreUnavailable("down"), StoreUnavailable("still down")]
+    await Processor(flaky, CTX, metrics).handle(message(envelope(record("r-1"))))
+
+    assert isinstance(await flaky.store.transfer_status("it", "r-1"), Screened)
+    assert waits == [0.2, 0.4]
+    assert sample(metrics, "store_retries_total") == 2
+    assert sample(metrics, "records_screened_total") == 1
+    assert flaky.store.rejections == {}
+
+
+async def test_a_rejection_is_retried_too(waits: list[float]) -> None:
+    flaky, metrics = Flaky(), MatcherMetrics()
+    flaky.rejection_errors = [StoreUnavailable("down")]
+    await Processor(flaky, CTX, metrics).handle(message(b"not json"))
+
+    assert only_rejection(flaky.store)["integrator"] == "kafka"
+    assert waits == [0.2]
+    assert sample(metrics, "store_retries_total") == 1
+    assert sample(metrics, "records_rejected_total", reason="malformed") == 1
+
+
+async def test_content_the_store_refuses_is_kept_as_rejected_with_the_reason() -> None:
+    flaky, metrics = Flaky(), MatcherMetrics()
+    refusal = "PostgreSQL refused to store it: value too long for type character varying(2)"
+    flaky.screening_errors = [ContentRefused(refusal)]
+    value = envelope(record("r-2"))
+    await Processor(flaky, CTX, metrics).handle(message(value))
+
+    row = only_rejection(flaky.store)
+    assert (row["record_id"], row["reasons"], row["raw"]) == ("r-2", [refusal], value.decode())
+    assert flaky.store.transfers == {}
+    assert sample(metrics, "records_rejected_total", reason="error") == 1
+    assert sample(metrics, "records_screened_total") == 0
+    assert sample(metrics, "store_retries_total") == 0
+
+
+async def test_an_internal_screening_error_keeps_the_record_with_its_payload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_: object) -> list[Finding]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(processing, "screen", broken)
+    store, metrics = MemoryStore(), MatcherMetrics()
+    value = envelope(record("r-3"))
+    await Processor(store, CTX, metrics).handle(message(value))
+
+    row = only_rejection(store)
+    assert row["record_id"] == "r-3"
+    assert row["reasons"] == [
+        "internal error while screening (the record is kept here to send again once fixed): "
+        "RuntimeError('boom')"
+    ]
+    assert row["raw"] == value.decode()
+    assert store.transfers == {}
+    assert sample(metrics, "records_rejected_total", reason="error") == 1
+    assert sample(metrics, "records_screened_total") == 0
+
+
+async def test_a_lasting_store_fault_stops_the_handling_and_counts_nothing_screened() -> None:
+    flaky, metrics = Flaky(), MatcherMetrics()
+    flaky.screening_errors = [RuntimeError("the schema is behind the code")]
+    with pytest.raises(RuntimeError, match="schema is behind"):
+        await Processor(flaky, CTX, metrics).handle(message(envelope(record("r-4"))))
+    assert flaky.store.transfers == {}
+    assert flaky.store.rejections == {}
+    assert sample(metrics, "records_screened_total") == 0
+
+
+async def test_a_redelivered_record_adds_no_findings_and_counts_them_once() -> None:
+    store, metrics = MemoryStore(), MatcherMetrics()
+    processor = Processor(store, CTX, metrics)
+    value = envelope(record("r-5"))
+    await processor.handle(message(value, offset=11))
+    first = await store.transfer_status("it", "r-5")
+    await processor.handle(message(value, offset=11))
+
+    second = await store.transfer_status("it", "r-5")
+    assert isinstance(first, Screened)
+    assert isinstance(second, Screened)
+    assert len(first.findings) == 2
+    assert second.findings == first.findings
+    assert store.transfers["it", "r-5"].times_screened == 2
+    assert sample(metrics, "records_consumed_total") == 2
+    assert sample(metrics, "records_screened_total") == 2
+    assert sample(metrics, "findings_total", regime="HT", kind="violation") == 1
