@@ -22,7 +22,8 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.broker import Envelope
-from services.core.screening import Context, screen
+from services.core.context import Context
+from services.core.screening import screen
 from services.core.transfers import parse_transfer
 from services.core.validation import Rejection, validate_record
 from services.metrics import MatcherMetrics
