@@ -1,13 +1,13 @@
 """Diversion indicators: what an investigator should look at, short of a violation.
 
-A violation says a transfer falls inside an embargo; an indicator
-says something about the record makes diversion plausible (a route through a
-neighbour of an embargoed territory, an end user nobody can check, a missing
-end-user certificate). Indicators are ``Kind.INDICATOR`` findings of MEDIUM or
-LOW severity, never HIGH: on their own they prove nothing.
+A violation says a transfer falls inside an embargo; an indicator says something
+about the record makes diversion plausible (a route through a neighbour of an
+embargoed territory, an end user nobody can check, a missing end-user certificate).
+Indicators are ``Kind.INDICATOR`` findings of MEDIUM or LOW severity, never HIGH:
+on their own they prove nothing.
 
 A designated party in a non-receiving role is an indicator too, but
-:mod:`services.core.screening` produces it with the name match it rests on.
+:mod:`services.core.designated_parties` produces it with the name match it rests on.
 
 :func:`indicator_findings` is pure, like ``screen``: the same record and rules
 give the same findings in the same order.
