@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.core import indicators, items, names, rules  # noqa: E402
+from services.core.context import Context  # noqa: E402
 from services.core.name_normalisation import name_form  # noqa: E402
-from services.core.screening import Context, screen  # noqa: E402
+from services.core.screening import screen  # noqa: E402
 from services.core.transfers import Transfer, parse_transfer  # noqa: E402
 from services.core.un_xml import parse_list  # noqa: E402
 from services.evaluation.evaluate import load_cases  # noqa: E402

@@ -1,7 +1,7 @@
 """What the matcher and ``ewatch screen`` screen with: the rules and the list.
 
 Resolved once at start-up into an immutable screening
-:class:`~services.core.screening.Context`. The matcher reads the active
+:class:`~services.core.context.Context`. The matcher reads the active
 ruleset version and the current list version from PostgreSQL; ``ewatch
 screen`` reads files (by default the ones shipped in the repository).
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from services.core import names, resources, rules
+from services.core.context import Context
 from services.core.rules import Ruleset
 from services.core.sanctions_list import SanctionsList
-from services.core.screening import Context
 from services.core.un_xml import parse_list
 from services.store import rulesets, sanctions
 

@@ -140,3 +140,17 @@ class Finding:
             "ruleset_version": self.ruleset_version,
             "list_version": self.list_version,
         }
+
+
+def distinct(findings: list[Finding]) -> list[Finding]:
+    """``findings`` without repeats of an identity, first ones kept, in order."""
+    if len(findings) < 2:
+        return findings
+    seen: set[str] = set()
+    out = []
+    for f in findings:
+        identity = f.identity  # as good as the key for equality, and no hash to compute
+        if identity not in seen:
+            seen.add(identity)
+            out.append(f)
+    return out

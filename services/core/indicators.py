@@ -1,16 +1,16 @@
 """Diversion indicators: what an investigator should look at, short of a violation.
 
-DOMAIN.md §5. A violation says a transfer falls inside an embargo; an indicator
-says something about the record makes diversion plausible (a route through a
-neighbour of an embargoed territory, an end user nobody can check, a missing
-end-user certificate). Indicators are ``Kind.INDICATOR`` findings of MEDIUM or
-LOW severity, never HIGH: on their own they prove nothing.
+A violation says a transfer falls inside an embargo; an indicator says something
+about the record makes diversion plausible (a route through a neighbour of an
+embargoed territory, an end user nobody can check, a missing end-user certificate).
+Indicators are ``Kind.INDICATOR`` findings of MEDIUM or LOW severity, never HIGH:
+on their own they prove nothing.
 
 A designated party in a non-receiving role is an indicator too, but
-:mod:`services.core.screening` produces it with the name match it rests on.
+:mod:`services.core.designated_parties` produces it with the name match it rests on.
 
-:func:`diversion_indicators` is pure, like ``screen``: the same record and rules
-give the same findings in the same order, without duplicates.
+:func:`indicator_findings` is pure, like ``screen``: the same record and rules
+give the same findings in the same order.
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ from functools import lru_cache
 from typing import Any
 
 from services.core import items as item_vocabulary
-from services.core.findings import Finding, Kind, PartyRef, Severity
+from services.core.context import Context
+from services.core.evidence import items_evidence, party_evidence
+from services.core.findings import Finding, Kind, PartyRef, Severity, distinct
+from services.core.goods import ClassifiedItem, classify_items, in_item_scope
 from services.core.name_normalisation import LEGAL_FORMS, fold
 from services.core.rules import Direction, ItemScope, Phase, Procedure, Regime, Ruleset, Scope
-from services.core.screening import (
-    ClassifiedItem,
-    Context,
-    classify_items,
-    in_item_scope,
-    receiving_parties,
-)
-from services.core.transfers import Party, PartyRole, PartyType, Transfer
+from services.core.transfers import Party, PartyRole, PartyType, Transfer, receiving_parties
+from services.core.wording import and_words, items_words, role_words, where_words
 
 #: Roles whose country counts as "where the goods go" for the neighbour indicator;
 #: the end user's place is what ``route.destination`` already says.
@@ -112,42 +109,34 @@ _ITEM_SCOPE_WORDS = {
 }
 
 
-def diversion_indicators(
-    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem] | None = None
+def diversion_indicators(transfer: Transfer, ctx: Context) -> list[Finding]:
+    """The indicators of ``transfer`` alone, as ``screen`` reports them: each once."""
+    return distinct(indicator_findings(transfer, ctx, classify_items(transfer)))
+
+
+def indicator_findings(
+    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
 ) -> list[Finding]:
     """The diversion indicators of ``transfer``, evaluated at its ``transfer_date``.
 
     Order is fixed: neighbour routes (by neighbour, then regime), consignee vs end
     user, forwarder as end user, vague end user, end-user certificate; parties in
-    record order. Findings with the same key are dropped after the first.
-    ``classified`` is ``classify_items(transfer)``, if the caller has it already.
+    record order. A party the record names twice repeats its findings: the caller
+    drops the repeats (see :func:`services.core.findings.distinct`).
+    ``classified`` is ``classify_items(transfer)``.
     """
-    if classified is None:
-        classified = classify_items(transfer)
     end_users = tuple(p for p in transfer.parties if p.role is PartyRole.END_USER)
     consignees = tuple(p for p in transfer.parties if p.role is PartyRole.CONSIGNEE)
     # The final destination: the end users; failing that the consignees, who then
     # stand for the end user.
     targets = end_users or consignees
-    findings = [
+    return [
         *_neighbour_routes(transfer, ctx, classified),
         *_consignee_not_end_user(transfer, ctx, end_users, consignees),
         *_forwarder_as_end_user(transfer, ctx, targets),
         *_vague_end_user(transfer, ctx, targets),
         *_end_user_certificate(transfer, ctx, classified),
     ]
-    if len(findings) < 2:
-        return findings
-    # Only a party listed twice repeats a finding, and then every field of its key
-    # repeats too; comparing these fields is what ``Finding.key`` hashes, minus the hash.
-    seen: set[tuple[str | None, str, str | None, PartyRef | None]] = set()
-    out = []
-    for f in findings:
-        identity = (f.regime, f.rule_id, f.phase, f.party)
-        if identity not in seen:
-            seen.add(identity)
-            out.append(f)
-    return out
 
 
 def _indicator(
@@ -240,7 +229,7 @@ class _Neighbours:
 def _stops_imports(phase: Phase) -> bool:
     """A phase that stops goods going into the territory, to anyone there or to its
     non-state actors (DRC since 2667, CAR since 2745): next door is where diversion to
-    them starts (DOMAIN §5)."""
+    them starts."""
     scoped = Scope.TERRITORY in phase.scopes or Scope.NON_STATE_ACTORS in phase.scopes
     return scoped and phase.direction in (Direction.INTO, Direction.BOTH)
 
@@ -257,11 +246,6 @@ def _neighbours(ruleset: Ruleset) -> _Neighbours:
     if cached is None or cached.ruleset is not ruleset:
         cached = _neighbours_cache = _Neighbours(ruleset)
     return cached
-
-
-def neighbour_regimes(ruleset: Ruleset) -> Mapping[str, tuple[Regime, ...]]:
-    """Country -> the regimes (in id order) whose embargoed territory it borders."""
-    return _neighbours(ruleset).table
 
 
 def _embargoed(phase: Phase, category: str) -> bool:
@@ -341,9 +325,10 @@ def _neighbour_finding(
     covered: Sequence[ClassifiedItem],
 ) -> Finding:
     how = [f"{_VIA_WORDS[w]} {country}" for w in ways]
-    how += [f"names {_role(p)} {p.name!r} in {country}" for p in parties]
+    how += [f"names {role_words(p)} {p.name!r} in {country}" for p in parties]
     on = transfer.transfer_date.isoformat()
-    summary = f"Transfer {transfer.record_id} of {_describe(covered)} on {on} {_and(how)}"
+    goods = items_words(covered, "all")
+    summary = f"Transfer {transfer.record_id} of {goods} on {on} {and_words(how)}"
     phase, route = watched.phase, transfer.route
     # LOW when the goods end with that state's own government: onward diversion is
     # possible, but it is the neighbour's forces that receive them. A receiving
@@ -366,7 +351,7 @@ def _neighbour_finding(
         "phase_start": watched.start,
         "phase_end": watched.end,
         "item_scope": phase.item_scope.value,
-        "items": _items_evidence(covered),
+        "items": items_evidence(covered),
         "confidence": phase.confidence,
         "caveat": phase.caveat,
         "receiver_is_neighbour_government": own_forces,
@@ -420,7 +405,7 @@ def _shares_key(keys: tuple[str, ...], name: str) -> bool:
 def _consignee_not_end_user(
     transfer: Transfer, ctx: Context, end_users: Sequence[Party], consignees: Sequence[Party]
 ) -> list[Finding]:
-    # DOMAIN §5: the consignee "or notified party" different from the end user. A notify
+    # A consignee or notified party other than the end user is a sign of diversion. A notify
     # party that is the consignee again ("SAME AS CONSIGNEE", or its name) adds nothing.
     consignee_keys = {key for p in consignees for key in _keys(p.name)}
     notified = [
@@ -437,7 +422,7 @@ def _consignee_not_end_user(
     for consignee in (*consignees, *notified):
         if not end_user_keys.isdisjoint(_keys(consignee.name)):
             continue
-        named = _and(list(dict.fromkeys(f"{p.name!r}{_where(p)}" for p in end_users)))
+        named = and_words(list(dict.fromkeys(f"{p.name!r}{where_words(p)}" for p in end_users)))
         how = (
             "is consigned to"
             if consignee.role is PartyRole.CONSIGNEE
@@ -452,11 +437,11 @@ def _consignee_not_end_user(
                 "consignee_not_end_user",
                 Severity.LOW,
                 f"Transfer {transfer.record_id} {how} {consignee.name!r}"
-                f"{_where(consignee)} but declares end user {named}; goods delivered to one "
+                f"{where_words(consignee)} but declares end user {named}; goods delivered to one "
                 "party for another can be diverted on the way.",
                 {
-                    consignee.role.value: _party_evidence(consignee),
-                    "end_users": [_party_evidence(p) for p in end_users],
+                    consignee.role.value: party_evidence(consignee),
+                    "end_users": [party_evidence(p) for p in end_users],
                 },
                 party=consignee,
             )
@@ -476,24 +461,24 @@ def _forwarder_as_end_user(
         same = next((f for f in forwarders if _shares_key(keys, f.name)), None)
         words = list(forwarding)
         if same is not None:
-            why = f"is also named as the {_role(same)} ({same.name!r})"
+            why = f"is also named as the {role_words(same)} ({same.name!r})"
         elif words:
             why = f"has a forwarding or logistics name ({', '.join(words)})"
         else:
             continue
-        # MEDIUM: DOMAIN §5 names a forwarder as final destination as a diversion sign:
-        # the record then says where the goods stop, not who uses them.
+        # MEDIUM: a forwarder as final destination is a sign of diversion: the record
+        # then says where the goods stop, not who uses them.
         findings.append(
             _indicator(
                 transfer,
                 ctx,
                 "forwarder_as_end_user",
                 Severity.MEDIUM,
-                f"The {_role(target)} of transfer {transfer.record_id}, {target.name!r}, {why}: "
-                "a freight forwarder as final destination hides who receives the goods.",
+                f"The {role_words(target)} of transfer {transfer.record_id}, {target.name!r}, "
+                f"{why}: a freight forwarder as final destination hides who receives the goods.",
                 {
-                    "party": _party_evidence(target),
-                    "same_as": _party_evidence(same) if same else None,
+                    "party": party_evidence(target),
+                    "same_as": party_evidence(same) if same else None,
                     "words": words,
                 },
                 party=target,
@@ -509,7 +494,7 @@ def _is_vague(party: Party) -> bool:
 
 def _vague_end_user(transfer: Transfer, ctx: Context, targets: Sequence[Party]) -> list[Finding]:
     # MEDIUM: an end user nobody can identify defeats the end-use check that every
-    # exemption and licence rests on (DOMAIN §5: "the government").
+    # exemption and licence rests on, as "the government" does.
     if not targets:
         return [
             _indicator(
@@ -528,10 +513,10 @@ def _vague_end_user(transfer: Transfer, ctx: Context, targets: Sequence[Party]) 
             ctx,
             "vague_end_user",
             Severity.MEDIUM,
-            f"The {_role(p)} of transfer {transfer.record_id} is given only as {p.name!r}"
-            f"{_where(p)}, which names no unit or institution that could be asked about "
+            f"The {role_words(p)} of transfer {transfer.record_id} is given only as {p.name!r}"
+            f"{where_words(p)}, which names no unit or institution that could be asked about "
             "the end use.",
-            {"party": _party_evidence(p)},
+            {"party": party_evidence(p)},
             party=p,
         )
         for p in targets
@@ -554,6 +539,7 @@ def _end_user_certificate(
         return []
     on = transfer.transfer_date.isoformat()
     if not docs.end_user_certificate:
+        goods = items_words(military, "all")
         # LOW: many sources (UN Register, SIPRI, customs data) never carry the
         # certificate, so its absence from a record is often a gap in the data.
         return [
@@ -562,9 +548,9 @@ def _end_user_certificate(
                 ctx,
                 "end_user_certificate_missing",
                 Severity.LOW,
-                f"Transfer {transfer.record_id} of {_describe(military)} on {on} "
+                f"Transfer {transfer.record_id} of {goods} on {on} "
                 "records no end-user certificate.",
-                {"transfer_date": on, "items": _items_evidence(military)},
+                {"transfer_date": on, "items": items_evidence(military)},
             )
         ]
     if expiry is None or expiry >= transfer.transfer_date:
@@ -587,50 +573,3 @@ def _end_user_certificate(
             },
         )
     ]
-
-
-# --- wording -----------------------------------------------------------------------------
-
-
-def _role(party: Party) -> str:
-    return party.role.value.replace("_", " ")
-
-
-def _where(party: Party) -> str:
-    return f" ({party.country})" if party.country else ""
-
-
-def _and(parts: Sequence[str]) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return f"{', '.join(parts[:-1])} and {parts[-1]}"
-
-
-def _describe(items: Sequence[ClassifiedItem]) -> str:
-    words = [
-        f"{ci.item.quantity:g} × {item_vocabulary.label(ci.category).lower()}" for ci in items[:3]
-    ]
-    if len(items) > 3:
-        words.append(f"{len(items) - 3} more item lines")
-    return ", ".join(words)
-
-
-def _items_evidence(items: Sequence[ClassifiedItem]) -> list[dict[str, Any]]:
-    return [
-        {
-            "category": ci.category,
-            "quantity": ci.item.quantity,
-            "description": ci.item.description,
-            "classification_note": ci.note,
-        }
-        for ci in items
-    ]
-
-
-def _party_evidence(party: Party) -> dict[str, Any]:
-    return {
-        "role": party.role.value,
-        "name": party.name,
-        "country": party.country,
-        "type": party.type.value,
-    }

@@ -104,11 +104,20 @@ class Transfer:
     documents: Documents = field(default_factory=Documents)
     declared_end_use: str | None = None
 
-    def parties_in(self, roles: frozenset[PartyRole]) -> tuple[Party, ...]:
-        return tuple(p for p in self.parties if p.role in roles)
 
-    def first(self, role: PartyRole) -> Party | None:
-        return next((p for p in self.parties if p.role is role), None)
+#: Who the goods are for, by precedence: the first of these roles a record names.
+_RECEIVER_PRECEDENCE = (PartyRole.END_USER, PartyRole.CONSIGNEE, PartyRole.IMPORTER)
+
+
+def receiving_parties(transfer: Transfer) -> tuple[Party, ...]:
+    """Who the goods are for: every end user; failing those every consignee, then
+    every importer. Each one is screened: an exempt end user beside one that is not
+    leaves the other's share of the goods under the embargo."""
+    for role in _RECEIVER_PRECEDENCE:
+        parties = tuple(p for p in transfer.parties if p.role is role)
+        if parties:
+            return parties
+    return ()
 
 
 def _opt_date(value: Any) -> date | None:

@@ -45,9 +45,10 @@ from typing import Any
 
 import yaml
 
+from services.core.context import Context
 from services.core.findings import Finding, Kind
 from services.core.resources import ROOT
-from services.core.screening import Context, screen
+from services.core.screening import screen
 from services.core.transfers import parse_transfer
 from services.knowledge import context_from_files
 

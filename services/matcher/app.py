@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.broker import broker_answers
-from services.core.screening import Context
+from services.core.context import Context
 from services.matcher.processing import Message, Processor
 from services.metrics import MatcherMetrics
 from services.progress import PROGRESS_PATH, MatcherProgress

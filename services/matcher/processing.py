@@ -21,7 +21,8 @@ from typing import TypeVar
 import orjson
 
 from services.broker import Envelope
-from services.core.screening import Context, screen
+from services.core.context import Context
+from services.core.screening import screen
 from services.core.transfers import parse_transfer
 from services.core.validation import Rejection, validate_record
 from services.metrics import MatcherMetrics

@@ -15,8 +15,8 @@ import pytest
 
 from services.broker import Envelope
 from services.core import rules
+from services.core.context import Context
 from services.core.findings import Finding
-from services.core.screening import Context
 from services.core.validation import Rejection
 from services.matcher import processing
 from services.matcher.processing import Message, Processor

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from services.core import rules
+from services.core.context import Context
 from services.core.findings import Kind
-from services.core.screening import Context, screen
+from services.core.screening import screen
 from services.core.transfers import parse_transfer
 from tests.records import end_user, record
 

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from services.core import resources
+from services.core.context import Context
 from services.core.findings import Finding, Kind
-from services.core.screening import Context, screen
+from services.core.screening import screen
 from services.core.transfers import parse_transfer
 from services.core.validation import COUNTRY_CODES, validate_record
 from services.evaluation.evaluate import LIST_FILES, context

@@ -1,0 +1,239 @@
+"""Territorial embargoes: arms crossing the border of an embargoed territory.
+
+A phase's territory-wide scope reaches every receiving party; its non-state-actor
+scope reaches those that are neither a government nor a UN mission. Each receiving
+party gets its own findings: one for the goods no exemption covers, one per
+exemption that applies only with a procedure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.core.context import Context
+from services.core.evidence import items_evidence, party_evidence
+from services.core.findings import Finding, Kind, PartyRef, Severity
+from services.core.goods import ClassifiedItem, in_item_scope
+from services.core.rules import (
+    Direction,
+    Exemption,
+    Phase,
+    Procedure,
+    Regime,
+    Ruleset,
+    Scope,
+    procedure_words,
+)
+from services.core.transfers import Party, PartyType, Transfer, receiving_parties
+from services.core.wording import dispute_words, items_words, party_words, reference_words
+
+#: Party types that count as "the government" or a UN mission for non-state-actor scopes.
+STATE_OR_UN = frozenset({PartyType.GOVERNMENT, PartyType.UN_MISSION})
+
+_SCOPES = (Scope.TERRITORY, Scope.NON_STATE_ACTORS)
+
+#: The end user's evidence fields; these findings have never stored its country.
+_END_USER_FIELDS = ("name", "type", "role")
+
+
+@dataclass(frozen=True, slots=True)
+class _Crossing:
+    """One receiving party's goods crossing an embargoed border under one phase and scope:
+    what all its findings share."""
+
+    transfer: Transfer
+    ctx: Context
+    regime: Regime
+    phase: Phase
+    scope: Scope
+    #: "into" or "out of" the territory.
+    way: str
+    end_user: Party | None
+
+    @property
+    def rule_id(self) -> str:
+        return f"{self.regime.id}.{self.scope.value}"
+
+
+def territorial_findings(
+    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
+) -> list[Finding]:
+    """The findings of every phase in force on the transfer date, in rules order."""
+    findings: list[Finding] = []
+    for regime in _regimes_touched(transfer, ctx.ruleset):
+        for phase in regime.phases_on(transfer.transfer_date):
+            for scope in _SCOPES:
+                if scope in phase.scopes:
+                    findings += _scope_findings(transfer, ctx, classified, regime, phase, scope)
+    return findings
+
+
+def _regimes_touched(transfer: Transfer, ruleset: Ruleset) -> tuple[Regime, ...]:
+    """Regimes whose territory is the record's destination or origin, in rules order."""
+    route = transfer.route
+    into = ruleset.by_territory.get(route.destination, ())
+    if route.origin == route.destination:
+        return into
+    return into + ruleset.by_territory.get(route.origin, ())
+
+
+def direction_hits(regime: Regime, phase: Phase, transfer: Transfer) -> str | None:
+    """Which way the transfer crosses the territory's border under ``phase``, if at all."""
+    if regime.territory is None:
+        return None
+    into = transfer.route.destination == regime.territory
+    out_of = transfer.route.origin == regime.territory
+    if into and phase.direction in (Direction.INTO, Direction.BOTH):
+        return "into"
+    if out_of and phase.direction in (Direction.OUT_OF, Direction.BOTH):
+        return "out of"
+    return None
+
+
+def _scope_findings(
+    transfer: Transfer,
+    ctx: Context,
+    classified: Sequence[ClassifiedItem],
+    regime: Regime,
+    phase: Phase,
+    scope: Scope,
+) -> list[Finding]:
+    way = direction_hits(regime, phase, transfer)
+    if way is None:
+        return []
+    covered = [ci for ci in classified if in_item_scope(phase, ci.category)]
+    if not covered:
+        return []
+    findings = []
+    for end_user in receiving_parties(transfer) or (None,):
+        if (
+            scope is Scope.NON_STATE_ACTORS
+            and end_user is not None
+            and end_user.type in STATE_OR_UN
+        ):
+            continue  # not a non-state actor, whichever state's
+        crossing = _Crossing(transfer, ctx, regime, phase, scope, way, end_user)
+        findings += _crossing_findings(crossing, covered)
+    return findings
+
+
+def _crossing_findings(c: _Crossing, covered: Sequence[ClassifiedItem]) -> list[Finding]:
+    """The goods no exemption covers, then those of each exemption with a procedure."""
+    uncovered: list[ClassifiedItem] = []
+    procedures: dict[str, tuple[Exemption, list[ClassifiedItem]]] = {}
+    for ci in covered:
+        ex = _exemption_for(c, ci.category)
+        if ex is None:
+            uncovered.append(ci)
+        elif ex.procedure is not Procedure.NONE:
+            procedures.setdefault(ex.id, (ex, []))[1].append(ci)
+    findings = [_finding(c, uncovered, None)] if uncovered else []
+    findings += [_finding(c, cis, ex) for ex, cis in procedures.values()]
+    return findings
+
+
+def _exemption_for(c: _Crossing, category: str) -> Exemption | None:
+    end_user = c.end_user
+    for ex in c.phase.exemptions:
+        if ex.end_user_types and (end_user is None or end_user.type not in ex.end_user_types):
+            continue
+        if ex.end_user_types and not ex.any_government and _foreign_government(c):
+            continue
+        if ex.item_categories and category not in ex.item_categories:
+            continue
+        return ex
+    return None
+
+
+def _foreign_government(c: _Crossing) -> bool:
+    """A government other than the territory's: an exemption for "the Government"
+    (Haiti's security units, the Lebanese army, Somalia's Federal Government) is not one
+    for a foreign state's forces or embassy, nor, out of the territory, for the buyer's.
+    A government that names no country is taken to be the destination's."""
+    party = c.end_user
+    if party is None or party.type is not PartyType.GOVERNMENT:
+        return False
+    return (party.country or c.transfer.route.destination) != c.regime.territory
+
+
+def _finding(c: _Crossing, items: Sequence[ClassifiedItem], ex: Exemption | None) -> Finding:
+    """The finding for ``items``: uncovered by any exemption if ``ex`` is None."""
+    transfer, phase, end_user = c.transfer, c.phase, c.end_user
+    if ex is None:
+        rule_id, procedure = c.rule_id, phase.otherwise
+        tail = f"{party_words(end_user)} is not covered by any exemption"
+    else:
+        rule_id, procedure = f"{c.rule_id}.{ex.id}", ex.procedure
+        tail = (
+            f"the exemption for {ex.description} applies only with "
+            f"{procedure_words(ex.procedure, phase)}"
+        )
+    reference = transfer.documents.committee_reference
+    referenced, note = reference_words(procedure, phase, reference)
+    kind, severity = (
+        (Kind.INDICATOR, Severity.MEDIUM) if referenced else (Kind.VIOLATION, Severity.HIGH)
+    )
+    return Finding(
+        record_id=transfer.record_id,
+        kind=kind,
+        regime=c.regime.id,
+        rule_id=rule_id,
+        phase=phase.id,
+        severity=severity,
+        summary=f"{_head(c, items)}; {tail}{note}{dispute_words(phase)}.",
+        citations=_citations(c, ex),
+        party=PartyRef(end_user.role.value, end_user.name) if end_user else None,
+        evidence=_evidence(c, items, procedure, reference),
+        ruleset_version=c.ctx.ruleset.version,
+        list_version=c.ctx.list_version,
+    )
+
+
+def _head(c: _Crossing, items: Sequence[ClassifiedItem]) -> str:
+    """What falls under which embargo: the summary up to the exemption."""
+    regime, phase = c.regime, c.phase
+    scope_words = {
+        Scope.TERRITORY: f"the territory-wide arms embargo on {regime.name}",
+        Scope.NON_STATE_ACTORS: f"the arms embargo on non-state actors in {regime.name}",
+    }[c.scope]
+    return (
+        f"Transfer {c.transfer.record_id} of {items_words(items)} {c.way} {regime.territory} on "
+        f"{c.transfer.transfer_date.isoformat()} falls under {scope_words} "
+        f"in force since {phase.start.isoformat()} ({phase.citation_texts[0]})"
+    )
+
+
+def _citations(c: _Crossing, ex: Exemption | None) -> tuple[str, ...]:
+    """The phase's citations, then the exemption's own, none adopted after the transfer."""
+    on = c.transfer.transfer_date
+    citations = c.phase.citations_on(on)
+    if ex is not None:
+        citations += tuple(
+            str(r) for r in ex.citations if r.adopted_by(on) and str(r) not in citations
+        )
+    return citations
+
+
+def _evidence(
+    c: _Crossing,
+    items: Sequence[ClassifiedItem],
+    procedure: Procedure | None,
+    reference: str | None,
+) -> dict[str, Any]:
+    transfer, phase = c.transfer, c.phase
+    return {
+        "transfer_date": transfer.transfer_date.isoformat(),
+        "origin": transfer.route.origin,
+        "destination": transfer.route.destination,
+        "phase_start": phase.start.isoformat(),
+        "phase_end": phase.end.isoformat() if phase.end else None,
+        "item_scope": phase.item_scope.value,
+        "items": items_evidence(items),
+        "end_user": party_evidence(c.end_user, _END_USER_FIELDS) if c.end_user else None,
+        "procedure_required": procedure.value if procedure else None,
+        "committee_reference": reference,
+        "confidence": phase.confidence,
+        "caveat": phase.caveat,
+    }
