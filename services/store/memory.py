@@ -84,7 +84,7 @@ class MemoryStore:
         revised = previous is not None and previous.record_sha256 != digest
         if revised:
             keys = {f.key for f in findings}
-            entry.superseded.update(k for k in entry.findings if k not in keys)
+            entry.superseded = {k for k in entry.findings if k not in keys}
         return Stored(entry.id, len({f.key for f in new}), revised)
 
     async def record_rejections(

@@ -72,14 +72,25 @@ async def record_screening(
     new = await _insert_findings(session, transfer_id, findings)
     revised = previous is not None and previous != digest
     if revised:
+        keys = [f.key for f in findings] or [""]
         await session.execute(
             update(FindingRow)
             .where(
                 FindingRow.transfer_id == transfer_id,
                 FindingRow.superseded_at.is_(None),
-                FindingRow.finding_key.not_in([f.key for f in findings] or [""]),
+                FindingRow.finding_key.not_in(keys),
             )
             .values(superseded_at=func.now())
+        )
+        # A finding the record yields again (the correction undone) is in force again.
+        await session.execute(
+            update(FindingRow)
+            .where(
+                FindingRow.transfer_id == transfer_id,
+                FindingRow.superseded_at.is_not(None),
+                FindingRow.finding_key.in_(keys),
+            )
+            .values(superseded_at=None)
         )
     return Stored(transfer_id, new, revised)
 

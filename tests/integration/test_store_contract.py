@@ -111,13 +111,14 @@ async def test_a_corrected_record_supersedes_the_findings_it_no_longer_yields(
     assert await store.findings() == ["B", "C"]
 
 
-async def test_a_superseded_finding_stays_superseded_when_the_record_is_put_back(
+async def test_a_superseded_finding_is_in_force_again_when_the_record_is_put_back(
     store: Store,
 ) -> None:
     await store.screen(record(), [finding("A")])
     await store.screen(record(transfer_date="2023-06-15"), [])
-    assert await store.screen(record(), [finding("A")]) == (0, True)
     assert await store.findings() == []
+    assert await store.screen(record(), [finding("A")]) == (0, True)
+    assert await store.findings() == ["A"]
 
 
 async def test_rejections_are_kept_once_per_payload_with_the_latest_reasons(store: Store) -> None:
