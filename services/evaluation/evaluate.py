@@ -1,7 +1,7 @@
 """The labelled evaluation set: how well ``screen()`` finds what it should, per category.
 
 Run the report with ``.venv/bin/python -m services.evaluation.evaluate``; the floors the unit tests
-hold it to are in ``floors.yaml``, the cases in ``cases.yaml``.
+hold it to are in ``floors.yaml``, the cases in ``cases/*.yaml``.
 
 How a case is compared
 ----------------------
@@ -37,6 +37,7 @@ still moves for negative-only categories, where one false positive drops precisi
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -53,7 +54,7 @@ from services.core.transfers import parse_transfer
 from services.knowledge import context_from_files
 
 HERE = Path(__file__).resolve().parent
-CASES_PATH = HERE / "cases.yaml"
+CASES_DIR = HERE / "cases"
 FLOORS_PATH = HERE / "floors.yaml"
 
 #: The shared list files a case can be screened with.
@@ -176,9 +177,16 @@ def _expected(raw: Mapping[str, Any]) -> Expected:
     )
 
 
-def load_cases(path: Path = CASES_PATH) -> list[Case]:
-    """The cases of ``cases.yaml``, in file order; raises ``ValueError`` on a malformed case."""
-    docs = yaml.safe_load(path.read_text(encoding="utf-8"))
+def load_cases(directory: Path = CASES_DIR) -> list[Case]:
+    """The cases of every ``*.yaml`` in ``directory`` (by file name, then file order);
+    raises ``ValueError`` on a malformed case or an id used twice."""
+    docs = [
+        raw
+        for path in sorted(directory.glob("*.yaml"))
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or ()
+    ]
+    if twice := sorted(i for i, n in Counter(raw["id"] for raw in docs).items() if n > 1):
+        raise ValueError(f"case ids used more than once: {', '.join(twice)}")
     cases = []
     for raw in docs:
         if raw["category"] not in CATEGORIES:
