@@ -318,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         """A new index, and the per-name caches of the whole core emptied: as new to
         the process as the first run."""
         name_form.cache_clear()
-        names._runs.cache_clear()
+        names.clear_caches()
         indicators._facts.cache_clear()
         return context_for(ruleset, sanctions_list)
 

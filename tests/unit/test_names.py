@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from services.core import names
 from services.core.name_normalisation import (
     country_code,
     fold,
@@ -25,10 +24,15 @@ from services.core.names import (
     DEFAULT_THRESHOLD,
     NEAR_MISS_FLOOR,
     WEAK_ALIAS_CAP,
-    Candidate,
     NameIndex,
-    name_match,
+    NameMatch,
+    compare_names,
 )
+from services.core.names import index as name_index
+from services.core.names.alignment import similarity_bound
+from services.core.names.entries import Entry
+from services.core.names.tokens import pair_sim
+from services.core.names.tuning import CANDIDATE_CAP
 from services.core.sanctions_list import SanctionsList
 from services.core.un_xml import parse_list
 
@@ -60,13 +64,13 @@ def best(
     country: str | None = None,
     date_of_birth: str | None = None,
     **more: Any,
-) -> Candidate:
+) -> NameMatch:
     found = index.search(query, country=country, date_of_birth=date_of_birth, **more)
     assert found, f"no candidate for {query!r}"
     return found[0]
 
 
-def hits(index: NameIndex, query: str, country: str | None = None) -> list[Candidate]:
+def hits(index: NameIndex, query: str, country: str | None = None) -> list[NameMatch]:
     found = index.search(query, country=country)
     return [c for c in found if c.score >= DEFAULT_THRESHOLD]
 
@@ -420,7 +424,7 @@ def test_words_that_begin_with_different_sounds_pair_only_loosely(
     a: str, b: str, loose: bool
 ) -> None:
     # The first name part is shared, so only the pair (a, b) can be loose.
-    assert name_match(name_form(f"Bashir {a}"), name_form(f"Bashir {b}"))[1] is loose
+    assert compare_names(name_form(f"Bashir {a}"), name_form(f"Bashir {b}")).loose is loose
 
 
 def test_names_made_of_generic_words_match_only_whole(index: NameIndex) -> None:
@@ -472,16 +476,16 @@ def test_search_scores_a_few_candidates_not_the_list(
     index: NameIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    real = names.name_match
+    real = compare_names
 
-    def counting(*args: object, **kwargs: object) -> tuple[float, bool]:
+    def counting(*args: object, **kwargs: object) -> object:
         nonlocal calls
         calls += 1
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(names, "name_match", counting)
+    monkeypatch.setattr(name_index, "compare_names", counting)
     index.search("Abdul Rahman Muhammad")
-    assert 0 < calls <= names._CANDIDATE_CAP
+    assert 0 < calls <= CANDIDATE_CAP
     calls = 0
     index.brute_force_search("Abdul Rahman Muhammad")
     assert calls > 1000
@@ -626,7 +630,7 @@ def test_hangul_is_read_as_the_list_romanises_dprk_names(
 # --- review fixes: caches, bounds and the fallback agree with the scorer ------------------
 
 
-def _found(found: list[Candidate]) -> list[tuple[str, float]]:
+def _found(found: list[NameMatch]) -> list[tuple[str, float]]:
     return [(c.reference_number, c.score) for c in found]
 
 
@@ -696,9 +700,9 @@ def test_the_length_bound_is_an_upper_bound(
     qp: str, qn: str, np_: str, nn: str, person: bool
 ) -> None:
     q, n = name_form(qp + qn), name_form(np_ + nn)
-    entry = names._Entry(0, nn, n, "name", person)
-    sim = names.name_similarity(q, n, partial=person)
-    assert sim <= names._similarity_bound(q, entry) + 1e-9
+    entry = Entry(0, nn, n, "name", person)
+    sim = compare_names(q, n, partial=person).sim
+    assert sim <= similarity_bound(q, entry) + 1e-9
 
 
 def test_two_alike_query_words_do_not_crowd_out_the_party_that_has_both(index: NameIndex) -> None:
@@ -717,7 +721,7 @@ def test_a_shared_name_ending_alone_does_not_pair_two_names(index: NameIndex) ->
     ):
         assert all(c.reference_number != "TAi.070" for c in found)
     # Spelling variants of one such name still pair.
-    assert names._pair_sim("hidayatullah", "hedayatullah") > 0.9
+    assert pair_sim("hidayatullah", "hedayatullah") > 0.9
 
 
 def test_a_listed_document_number_brings_its_party_to_the_scorer(index: NameIndex) -> None:
@@ -782,8 +786,8 @@ def test_romanisations_of_one_given_name_are_one_name(
 def test_different_names_with_the_same_consonants_stay_different() -> None:
     assert name_variant("hassan") != name_variant("hussein")
     assert name_variant("said") != name_variant("saad")
-    assert names._pair_sim("kassem", "qasim") >= 0.85
-    assert names._pair_sim("hassan", "hussein") < 0.8
+    assert pair_sim("kassem", "qasim") >= 0.85
+    assert pair_sim("hassan", "hussein") < 0.8
 
 
 def test_an_exact_organisation_name_of_common_words_is_a_match(index: NameIndex) -> None:
