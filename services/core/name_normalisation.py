@@ -215,7 +215,7 @@ class NameForm:
     letters: str
     #: Generic words and nothing else ("Ministry of National Defence"): many
     #: bodies carry such a name, so it is distinctive only together with
-    #: something else about the party (see names.py).
+    #: something else about the party (see services/core/names/).
     generic: bool = False
 
     @property
