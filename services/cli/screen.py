@@ -6,6 +6,7 @@ import csv
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ import orjson
 import typer
 
 from services.cli.common import err, fail
-from services.core.findings import Finding
+from services.core.findings import SUMMARY_FIELDS, Finding
 from services.core.rules import RulesError
 from services.core.screening import screen as screen_record
 from services.core.transfer_csv import read_csv
@@ -48,42 +49,25 @@ def _outcomes(path: Path, fmt: InputFormat) -> list[Accepted | Rejection]:
     return list(decode_batch(data, content_type))
 
 
+def _as_is(value: object) -> object:
+    return value
+
+
+#: How a summary field that is not plain text reads in a CSV cell.
+_CSV_CELLS: dict[str, Callable[[Any], object]] = {
+    "citations": "; ".join,
+    "party": lambda p: f"{p['role']}: {p['name']}" if p else "",
+    "designated": lambda d: d["reference_number"] if d else "",
+}
+
+
 def _write_csv(findings: list[Finding]) -> None:
     writer = csv.writer(sys.stdout)
-    writer.writerow(
-        [
-            "record_id",
-            "kind",
-            "regime",
-            "rule_id",
-            "phase",
-            "severity",
-            "summary",
-            "citations",
-            "party",
-            "designated",
-            "ruleset_version",
-            "list_version",
-        ]
-    )
+    writer.writerow(["record_id", *SUMMARY_FIELDS, "ruleset_version", "list_version"])
     for f in findings:
-        d = f.to_dict()
-        writer.writerow(
-            [
-                d["record_id"],
-                d["kind"],
-                d["regime"],
-                d["rule_id"],
-                d["phase"],
-                d["severity"],
-                d["summary"],
-                "; ".join(d["citations"]),
-                f"{f.party.role}: {f.party.name}" if f.party else "",
-                f.designated.reference_number if f.designated else "",
-                d["ruleset_version"],
-                d["list_version"],
-            ]
-        )
+        d: dict[str, Any] = dict(f.to_dict())
+        cells = [_CSV_CELLS.get(name, _as_is)(d[name]) for name in SUMMARY_FIELDS]
+        writer.writerow([d["record_id"], *cells, d["ruleset_version"], d["list_version"]])
 
 
 def command(

@@ -37,6 +37,20 @@ class DesignatedDict(TypedDict):
     score: float
 
 
+#: The fields a finding is summarised by, in this order: the HTTP API's answer, the CSV columns.
+SUMMARY_FIELDS = (
+    "kind",
+    "regime",
+    "rule_id",
+    "phase",
+    "severity",
+    "summary",
+    "citations",
+    "party",
+    "designated",
+)
+
+
 class FindingDict(TypedDict):
     """A finding as JSON; the store's finding columns bear these names."""
 

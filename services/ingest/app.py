@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.broker import SCHEMA_HEADER, Envelope, make_producer
+from services.core.findings import SUMMARY_FIELDS
 from services.core.validation import Accepted, BodyError, Rejection, decode_batch
 from services.metrics import IngestMetrics
 from services.progress import IngestProgress
@@ -200,20 +201,6 @@ async def receive(deps: Deps, request: Request) -> JSONResponse:
     )
 
 
-#: The fields of a finding the API answers with (of ``Finding.to_dict``'s), in this order.
-FINDING_FIELDS = (
-    "kind",
-    "regime",
-    "rule_id",
-    "phase",
-    "severity",
-    "summary",
-    "citations",
-    "party",
-    "designated",
-)
-
-
 async def transfer_status(deps: Deps, integrator: str, record_id: str) -> JSONResponse:
     assert deps.engine is not None
     match await reads.transfer_status(deps.engine, integrator, record_id):
@@ -241,7 +228,7 @@ async def transfer_status(deps: Deps, integrator: str, record_id: str) -> JSONRe
 
 
 def _published(finding: Mapping[str, object]) -> dict[str, object]:
-    return {name: finding[name] for name in FINDING_FIELDS}
+    return {name: finding[name] for name in SUMMARY_FIELDS}
 
 
 def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> FastAPI:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,25 +72,17 @@ async def record_screening(
     new = await _insert_findings(session, transfer_id, findings)
     revised = previous is not None and previous != digest
     if revised:
+        # Findings it no longer yields are superseded; those it yields again are in force again.
         keys = [f.key for f in findings] or [""]
         await session.execute(
             update(FindingRow)
-            .where(
-                FindingRow.transfer_id == transfer_id,
-                FindingRow.superseded_at.is_(None),
-                FindingRow.finding_key.not_in(keys),
+            .where(FindingRow.transfer_id == transfer_id)
+            .values(
+                superseded_at=case(
+                    (FindingRow.finding_key.in_(keys), None),
+                    else_=func.coalesce(FindingRow.superseded_at, func.now()),
+                )
             )
-            .values(superseded_at=func.now())
-        )
-        # A finding the record yields again (the correction undone) is in force again.
-        await session.execute(
-            update(FindingRow)
-            .where(
-                FindingRow.transfer_id == transfer_id,
-                FindingRow.superseded_at.is_not(None),
-                FindingRow.finding_key.in_(keys),
-            )
-            .values(superseded_at=None)
         )
     return Stored(transfer_id, new, revised)
 
