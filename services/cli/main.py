@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -105,6 +106,7 @@ def matcher() -> None:
     err.print(
         f"screening with ruleset version {context.ruleset.version}, list {context.list_version}"
     )
+    rules_cli.warn_lapses(context.ruleset, date.today())
     engine = async_engine(database_url(s))
     faust_app = create_app(s, bootstrap=kafka_bootstrap(s), engine=engine, context=context)
     run_worker(faust_app, loglevel=s.log_level)

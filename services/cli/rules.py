@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +12,32 @@ from rich.table import Table
 
 from services.cli.common import err, fail, out, session_scope
 from services.core import resources
-from services.core.rules import RulesError
+from services.core.rules import RulesError, Ruleset, lapse_warnings
 from services.core.rules_diff import describe
 from services.store import rulesets
 
 app = typer.Typer(help="The rules table of UN arms embargoes.", no_args_is_help=True)
+
+#: ``--today``: the date lapse dates are judged against (tests and "what if" questions).
+Today = Annotated[
+    str | None,
+    typer.Option(help="judge lapse dates as of this date (YYYY-MM-DD; default: the clock)"),
+]
+
+
+def _today(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"--today {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def warn_lapses(ruleset: Ruleset, today: date) -> None:
+    """Say on stderr which phases are past a lapse date the table records no renewal of."""
+    for line in lapse_warnings(ruleset, today):
+        err.print(f"[yellow]warning:[/yellow] ruleset version {ruleset.version}: {line}")
 
 
 @app.command("load")
@@ -28,24 +50,31 @@ def load(
             help="make it the active version (default: only if none is active)",
         ),
     ] = None,
+    today: Today = None,
 ) -> None:
     """Validate the YAML rules and store them as a new numbered version."""
     folder = directory or resources.rules_dir()
+    on = _today(today)
     try:
         with session_scope() as session:
             loaded = rulesets.load(session, folder, activate=activate)
+            stored = rulesets.ruleset(session, loaded.version)
     except RulesError as exc:
         raise fail(str(exc)) from exc
     what = "stored as" if loaded.created else "identical to existing"
     state = "active" if loaded.active else f"not active (ewatch rules activate {loaded.version})"
     err.print(f"rules from {folder}: {what} version {loaded.version}, {state}")
+    warn_lapses(stored, on)
 
 
 @app.command("list")
-def list_versions() -> None:
-    """Every stored version, which one is active, and what each changed."""
+def list_versions(today: Today = None) -> None:
+    """Every stored version, which one is active, and what each changed; warns when the
+    active one is past a lapse date it records no renewal of."""
+    on = _today(today)
     with session_scope() as session:
         rows = rulesets.versions(session)
+        active = rulesets.ruleset(session) if any(row.active for row in rows) else None
         table = Table("version", "active", "loaded", "regimes", "digest", "source")
         for row in rows:
             table.add_row(
@@ -57,6 +86,8 @@ def list_versions() -> None:
                 row.source,
             )
     out.print(table)
+    if active is not None:
+        warn_lapses(active, on)
 
 
 @app.command("show")

@@ -148,6 +148,14 @@ def _listed_party(pm: _PartyMatch, regime: Regime, in_force: Sequence[Phase]) ->
             f"{_scope_words(regime, then)}, not the designated persons wherever they are, "
             f"but a listed party in an arms transfer should be investigated{dispute_words(then)}"
         )
+    elif lapsed := regime.lapsed_on(pm.transfer.transfer_date):
+        lapse = lapsed[0].lapses
+        text += (
+            f"its arms embargo ({lapsed[0].citation_texts[0]}) lapsed after "
+            f"{lapse.words() if lapse else 'its lapse date'} unless the Council renewed it, and "
+            "the rules table records no renewal; a listed party in an arms transfer should be "
+            "investigated"
+        )
     else:
         text += (
             f"no arms embargo on that regime's designated persons was in force on {on}, "

@@ -68,11 +68,14 @@ def procedure_words(procedure: Procedure, phase: Phase) -> str:
 
 
 @lru_cache(maxsize=1024)  # every finding cites; a ruleset has a few hundred citations
-def _citation_text(symbol: str, paragraphs: tuple[str, ...]) -> str:
+def _citation_text(symbol: str, paragraphs: tuple[str, ...], unconfirmed: bool) -> str:
+    mark = " [unconfirmed]" if unconfirmed else ""
     if not paragraphs:
-        return symbol
-    word = "para" if len(paragraphs) == 1 else "paras"
-    return f"{symbol}, {word} {', '.join(paragraphs)}"
+        return symbol + mark
+    # "33–41" is a range of paragraphs, read as several.
+    several = len(paragraphs) > 1 or any("–" in p for p in paragraphs)
+    word = "paras" if several else "para"
+    return f"{symbol}, {word} {', '.join(paragraphs)}{mark}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,10 @@ class Citation:
     symbol: str  # "S/RES/2752 (2024)"
     paragraphs: tuple[str, ...] = ()
     url: str | None = None
+    #: The adoption date, where the table gives it; else the year in the symbol stands for it.
+    adopted: date | None = None
+    #: "unconfirmed" where the paragraphs (or what they say) have not been read in a source.
+    confidence: str = "confirmed"
     #: The year in the symbol, if it gives one; read once, as findings ask on every record.
     year: int | None = field(init=False, repr=False, compare=False)
 
@@ -88,11 +95,14 @@ class Citation:
         object.__setattr__(self, "year", int(m.group(1)) if m else None)
 
     def __str__(self) -> str:
-        return _citation_text(self.symbol, self.paragraphs)
+        return _citation_text(self.symbol, self.paragraphs, self.confidence == "unconfirmed")
 
     def adopted_by(self, on: date) -> bool:
-        """Whether a finding on ``on`` may cite it: adopted in ``on``'s year or before (or
-        of no stated year)."""
+        """Whether a finding on ``on`` may cite it: adopted on ``on`` or before, judged by
+        the adoption date where given, else by the year in the symbol (or always, with
+        neither)."""
+        if self.adopted is not None:
+            return self.adopted <= on
         return self.year is None or self.year <= on.year
 
 
@@ -109,6 +119,29 @@ class Exemption:
     #: A "government" end user may be any state's (Iraq 1483: the occupying Authority);
     #: otherwise only the territory's own government is.
     any_government: bool = False
+    #: Words (lower case) the record's declared end use or claimed exemption must contain,
+    #: one of them; empty = no condition (Libya 2769: "reunification").
+    end_use_mentions: tuple[str, ...] = ()
+    #: Party types of which the record must name a carrier; empty = no condition (Libya
+    #: 2769: a state's military aircraft or vessel).
+    carrier_types: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Lapse:
+    """When a time-limited measure ends unless the Council renews it."""
+
+    #: The last day in force unless renewed.
+    last_day: date
+    #: The resolution that set the date.
+    set_by: Citation
+    #: "unconfirmed" where the date is inferred ("for one year") rather than read.
+    confidence: str = "confirmed"
+
+    def words(self) -> str:
+        """'2026-05-31 (set by S/RES/2781 (2025))', saying when the date is only inferred."""
+        mark = "; date unconfirmed" if self.confidence == "unconfirmed" else ""
+        return f"{self.last_day.isoformat()} (set by {self.set_by}{mark})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +162,17 @@ class Phase:
     caveat: str | None = None
     #: Who grants approvals and receives notifications, where not the Committee.
     decided_by: str | None = None
+    #: When the measure lapses unless renewed; None = open-ended (or ended: see ``end``).
+    lapses: Lapse | None = None
     #: ``str`` of each citation, derived once: every finding under the phase quotes them.
     citation_texts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    #: The last day it can be in force: its end or its lapse date, whichever comes first.
+    last_day: date | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "citation_texts", tuple(map(str, self.citations)))
+        days = [d for d in (self.end, self.lapses.last_day if self.lapses else None) if d]
+        object.__setattr__(self, "last_day", min(days) if days else None)
 
     def citations_on(self, on: date) -> tuple[str, ...]:
         """The citations a finding on ``on`` quotes: the first (the phase's basis) and every
@@ -152,7 +191,17 @@ class Phase:
         return self.confidence == "disputed"
 
     def in_force(self, on: date) -> bool:
-        return self.start <= on and (self.end is None or on <= self.end)
+        """Whether it governs ``on``: started, not ended, and not past its lapse date (a
+        renewal the table does not record is not presumed)."""
+        return self.start <= on and (self.last_day is None or on <= self.last_day)
+
+    def lapsed_by(self, on: date) -> bool:
+        """Whether ``on`` is after the lapse date and the table records no end before it:
+        the outcome of the renewal is unknown to the table."""
+        lapses = self.lapses
+        if lapses is None or on <= lapses.last_day:
+            return False
+        return self.end is None or self.end > lapses.last_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +216,11 @@ class Regime:
 
     def phases_on(self, on: date) -> tuple[Phase, ...]:
         return tuple(p for p in self.phases if p.in_force(on))
+
+    def lapsed_on(self, on: date) -> tuple[Phase, ...]:
+        """Phases that would govern ``on`` but for a lapse date the table records no
+        renewal of."""
+        return tuple(p for p in self.phases if p.start <= on and p.lapsed_by(on))
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +255,28 @@ class RulesError(ValueError):
     """A rules document is not valid; the message names the file and the field."""
 
 
+def _citation(raw: Mapping[str, Any]) -> Citation:
+    adopted = raw.get("adopted")
+    return Citation(
+        symbol=raw["symbol"],
+        paragraphs=tuple(str(p) for p in raw.get("paragraphs", ())),
+        url=raw.get("url"),
+        adopted=date.fromisoformat(str(adopted)) if adopted else None,
+        confidence=raw.get("confidence", "confirmed"),
+    )
+
+
 def _citations(raw: Iterable[Mapping[str, Any]]) -> tuple[Citation, ...]:
-    return tuple(
-        Citation(
-            symbol=c["symbol"],
-            paragraphs=tuple(str(p) for p in c.get("paragraphs", ())),
-            url=c.get("url"),
-        )
-        for c in raw
+    return tuple(_citation(c) for c in raw)
+
+
+def _lapse(raw: Mapping[str, Any] | None) -> Lapse | None:
+    if not raw:
+        return None
+    return Lapse(
+        last_day=date.fromisoformat(str(raw["last_day"])),
+        set_by=_citation(raw["set_by"]),
+        confidence=raw.get("confidence", "confirmed"),
     )
 
 
@@ -221,6 +289,8 @@ def _exemption(raw: Mapping[str, Any]) -> Exemption:
         item_categories=frozenset(raw.get("item_categories", ())),
         citations=_citations(raw.get("citations", ())),
         any_government=bool(raw.get("any_government", False)),
+        end_use_mentions=tuple(w.casefold() for w in raw.get("end_use_mentions", ())),
+        carrier_types=frozenset(raw.get("carrier_types", ())),
     )
 
 
@@ -242,6 +312,7 @@ def _phase(raw: Mapping[str, Any]) -> Phase:
         confidence=raw.get("confidence", "confirmed"),
         caveat=raw.get("caveat"),
         decided_by=raw.get("decided_by"),
+        lapses=_lapse(raw.get("lapses")),
     )
 
 
@@ -271,6 +342,7 @@ def validate_documents(documents: Mapping[str, Mapping[str, Any]]) -> None:
             where = "/".join(str(p) for p in err.absolute_path) or "(document)"
             problems.append(f"{source}: {where}: {err.message}")
         problems.extend(f"{source}: {msg}" for msg in _phase_overlaps(doc))
+        problems.extend(f"{source}: {msg}" for msg in _date_slips(doc))
     if problems:
         raise RulesError("invalid rules:\n  " + "\n  ".join(problems))
 
@@ -294,6 +366,23 @@ def _phase_overlaps(doc: Mapping[str, Any]) -> list[str]:
                 message = f"phase {before.get('id')} overlaps phase {after.get('id')} ({scope})"
                 if message not in out:
                     out.append(message)
+    return out
+
+
+def _date_slips(doc: Mapping[str, Any]) -> list[str]:
+    """Dates that contradict the table itself: an adoption date outside its symbol's year, a
+    lapse date before the phase starts."""
+    out = []
+    for phase in doc.get("phases", ()):
+        lapse = phase.get("lapses") or {}
+        cited = [*phase.get("citations", ()), *([lapse["set_by"]] if "set_by" in lapse else [])]
+        cited += [c for e in phase.get("exemptions", ()) for c in e.get("citations", ())]
+        for c in cited:
+            year = _SYMBOL_YEAR.search(str(c.get("symbol", "")))
+            if c.get("adopted") and year and not str(c["adopted"]).startswith(year.group(1)):
+                out.append(f"phase {phase.get('id')}: {c['symbol']} adopted {c['adopted']}")
+        if "last_day" in lapse and str(lapse["last_day"]) < str(phase.get("start")):
+            out.append(f"phase {phase.get('id')} lapses before it starts")
     return out
 
 
@@ -336,3 +425,17 @@ def ruleset_from_documents(documents: Mapping[str, Mapping[str, Any]], version: 
 def load_directory(directory: Path | None = None, version: int = 0) -> Ruleset:
     """Load and validate the rules in ``directory`` (default: the shipped rules)."""
     return ruleset_from_documents(read_documents(directory or resources.rules_dir()), version)
+
+
+def lapse_warnings(ruleset: Ruleset, today: date) -> list[str]:
+    """One sentence per phase past its lapse date on ``today`` whose renewal the table does
+    not record: screening makes no finding under such a phase after that date."""
+    return [
+        f"{regime.id} phase {phase.id} lapsed after {phase.lapses.words()} unless the "
+        "Council renewed it; the rules table records no renewal, so no finding is made "
+        "under it for transfers after that date. Record the renewal (a later lapse date or "
+        "a new phase) or end the phase."
+        for regime in sorted(ruleset.regimes.values(), key=lambda r: r.id)
+        for phase in regime.phases
+        if phase.lapses is not None and phase.lapsed_by(today)
+    ]

@@ -19,6 +19,7 @@ FIELD_WORDS = {
     "confidence": "confidence",
     "caveat": "caveat",
     "summary": "summary",
+    "lapses": "lapse date (unless renewed)",
 }
 REGIME_FIELDS = ("name", "committee", "list_type", "territory", "neighbours")
 
@@ -30,12 +31,20 @@ def _by_regime(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[
 def _show(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, dict) and "last_day" in value:
+        return _show_lapse(value)
     if isinstance(value, list):
         if value and isinstance(value[0], dict):
             keys = [v.get("id") or v.get("symbol") or "?" for v in value]
             return "[" + ", ".join(map(str, keys)) + "]"
         return "[" + ", ".join(map(str, value)) + "]"
     return str(value)
+
+
+def _show_lapse(lapse: Mapping[str, Any]) -> str:
+    """'2026-05-31 (set by S/RES/2781 (2025))', and whether the date is unconfirmed."""
+    mark = ", date unconfirmed" if lapse.get("confidence") == "unconfirmed" else ""
+    return f"{lapse['last_day']} (set by {lapse['set_by']['symbol']}{mark})"
 
 
 def _exemption_changes(old: list[Any], new: list[Any]) -> list[str]:

@@ -26,7 +26,7 @@ from services.core.rules import (
     Scope,
     procedure_words,
 )
-from services.core.transfers import Party, PartyType, Transfer, receiving_parties
+from services.core.transfers import Party, PartyRole, PartyType, Transfer, receiving_parties
 from services.core.wording import dispute_words, items_words, party_words, reference_words
 
 #: Party types that count as "the government" or a UN mission for non-state-actor scopes.
@@ -135,16 +135,34 @@ def _crossing_findings(c: _Crossing, covered: Sequence[ClassifiedItem]) -> list[
 
 
 def _exemption_for(c: _Crossing, category: str) -> Exemption | None:
+    return next((ex for ex in c.phase.exemptions if _applies(ex, c, category)), None)
+
+
+def _applies(ex: Exemption, c: _Crossing, category: str) -> bool:
+    """Whether ``ex`` covers this receiving party's goods of ``category``: its end user,
+    item, declared end use and carrier conditions all hold (cheapest first)."""
     end_user = c.end_user
-    for ex in c.phase.exemptions:
-        if ex.end_user_types and (end_user is None or end_user.type not in ex.end_user_types):
-            continue
-        if ex.end_user_types and not ex.any_government and _foreign_government(c):
-            continue
-        if ex.item_categories and category not in ex.item_categories:
-            continue
-        return ex
-    return None
+    if ex.end_user_types and (end_user is None or end_user.type not in ex.end_user_types):
+        return False
+    if ex.end_user_types and not ex.any_government and _foreign_government(c):
+        return False
+    if ex.item_categories and category not in ex.item_categories:
+        return False
+    if ex.carrier_types and not _carried_by(c.transfer, ex.carrier_types):
+        return False
+    return not ex.end_use_mentions or _mentions(c.transfer, ex.end_use_mentions)
+
+
+def _carried_by(transfer: Transfer, types: frozenset[str]) -> bool:
+    return any(p.role is PartyRole.CARRIER and p.type in types for p in transfer.parties)
+
+
+def _mentions(transfer: Transfer, words: tuple[str, ...]) -> bool:
+    """Whether the declared end use or the claimed exemption names one of ``words``: the
+    record's own statement of purpose, for a reviewer to verify."""
+    text = f"{transfer.declared_end_use or ''} {transfer.documents.exemption_claimed or ''}"
+    folded = text.casefold()
+    return any(w in folded for w in words)
 
 
 def _foreign_government(c: _Crossing) -> bool:
@@ -229,6 +247,7 @@ def _evidence(
         "destination": transfer.route.destination,
         "phase_start": phase.start.isoformat(),
         "phase_end": phase.end.isoformat() if phase.end else None,
+        "phase_lapses": phase.lapses.last_day.isoformat() if phase.lapses else None,
         "item_scope": phase.item_scope.value,
         "items": items_evidence(items),
         "end_user": party_evidence(c.end_user, _END_USER_FIELDS) if c.end_user else None,

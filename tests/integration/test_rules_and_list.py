@@ -116,6 +116,24 @@ def test_rule_versions_are_immutable_numbered_and_diffable(
     assert sql(database_url, "SELECT count(*) FROM ruleset_versions") == [(2,)]
 
 
+def test_rules_list_and_load_warn_of_lapse_dates_the_table_records_no_renewal_of(
+    database_url: str,
+) -> None:
+    loaded = ewatch(database_url, "rules", "load", "--today", "2026-06-01")
+    assert loaded.returncode == 0, loaded.stderr
+    lapsed = "SS phase SS-2683-peace-agreement-standing lapsed after 2026-05-31"
+    assert lapsed in loaded.stderr
+    early = ewatch(database_url, "rules", "list", "--today", "2026-05-31")
+    assert early.returncode == 0, early.stderr
+    assert "warning" not in early.stderr
+    late = ewatch(database_url, "rules", "list", "--today", "2026-12-03")
+    assert "ruleset version 1: " + lapsed in " ".join(late.stderr.split())
+    assert "HT phase HT-2752-all-arms-territorial lapsed after 2026-10-17" in " ".join(
+        late.stderr.split()
+    )
+    assert ewatch(database_url, "rules", "list", "--today", "June").returncode == 1
+
+
 def test_importing_2024_then_2025_reports_the_haiti_additions(database_url: str) -> None:
     first = ewatch(database_url, "sanctions", "import", str(CLEAN))
     assert first.returncode == 0, first.stderr

@@ -123,7 +123,7 @@ def test_phases_are_contiguous_except_for_irans_gap(reg: Regime) -> None:
         if a.end is None or a.end + timedelta(days=1) != b.start
     ]
     if reg.id == "IR":
-        assert gaps == [(date(2020, 10, 17), date(2025, 9, 27))]
+        assert gaps == [(date(2020, 10, 17), date(2025, 9, 28))]
     else:
         assert gaps == []
 
@@ -135,7 +135,9 @@ def test_libya_and_dprk_embargoes_run_both_ways(rid: str) -> None:
 
 def test_iran_snapback_both_ways_unconfirmed_and_disputed() -> None:
     snapback = phase_on("IR", "2025-10-01")
-    assert snapback.start == date(2025, 9, 27)
+    # In force from 27 September 2025, 8 p.m. EDT (UN Spokesperson): 00:00 UTC on the 28th.
+    assert snapback.start == date(2025, 9, 28)
+    assert regime("IR").phases_on(date(2025, 9, 27)) == ()
     assert snapback.direction is Direction.BOTH
     assert snapback.confidence == "disputed"
     assert snapback.disputed
@@ -190,7 +192,12 @@ def test_somalia_federal_government_exempt_without_procedure_from_2714() -> None
 def test_south_sudan_includes_the_government() -> None:
     p = phase_on("SS", "2025-06-01")
     assert p.scopes == {Scope.TERRITORY}
-    assert government_procedure(p) is None
+    # The one exemption for a government is a foreign State's forces evacuating its nationals
+    # (2428 para 5 (d)): for that declared purpose only, and notified.
+    (forces,) = [e for e in p.exemptions if "government" in e.end_user_types]
+    assert forces.any_government
+    assert forces.end_use_mentions
+    assert forces.procedure is Procedure.NOTIFICATION
     assert p.otherwise is Procedure.APPROVAL
 
 

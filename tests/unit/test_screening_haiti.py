@@ -90,11 +90,16 @@ def test_a_committee_reference_turns_the_violation_into_a_verify_indicator() -> 
     assert "verify Committee reference 'HT-COM-2024-17'" in finding.summary
 
 
-def test_non_lethal_protective_equipment_is_exempt_from_2752() -> None:
-    rec = record(
-        items=[{"category": "non_lethal_protective", "description": "helmets", "quantity": 50}]
-    )
-    assert violations(rec) == []
+def test_non_lethal_protective_equipment_goes_to_the_committee_under_2752() -> None:
+    """The Haiti Committee's exemptions page lists as standing only 2752 paras 2 (a) and 6 (the
+    UN, authorised missions, the Government's security units) and has no notification type:
+    non-lethal equipment for a company needs the Committee's consideration."""
+    helmets = [{"category": "non_lethal_protective", "description": "helmets", "quantity": 50}]
+    assert violations(record(items=helmets)) == ["HT-2752-all-arms-territorial"]
+    referenced = record(items=helmets, documents={"committee_reference": "2653/EX/2024/3"})
+    assert violations(referenced) == []
+    police = end_user(record(items=helmets), name="Police Nationale d'Haïti", type="government")
+    assert violations(police) == []
 
 
 def test_exports_from_haiti_are_not_covered() -> None:

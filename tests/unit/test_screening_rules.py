@@ -253,3 +253,53 @@ def test_an_exemptions_later_resolutions_are_not_cited_either() -> None:
     (finding,) = [f for f in findings(rec) if f.rule_id.startswith("SD.territory")]
     assert "S/RES/1591 (2005), para 7" in finding.citations
     assert not any("(2010)" in c or "(2012)" in c for c in finding.citations), finding.citations
+
+
+def vessel_into_libya(carrier_type: str | None, end_use: str | None) -> dict[str, Any]:
+    rec = record(
+        transfer_date="2025-03-04",
+        route={"origin": "IT", "destination": "LY"},
+        items=[{"ml_code": "ML9", "description": "amphibious transport dock", "quantity": 1}],
+    )
+    rec = end_user(rec, name="Libyan Red Crescent", country="LY", type="company")
+    if carrier_type:
+        rec["parties"].append(
+            {"role": "carrier", "name": "Marina Militare", "country": "IT", "type": carrier_type}
+        )
+    if end_use:
+        rec["declared_end_use"] = end_use
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("carrier_type", "end_use", "exempt"),
+    [
+        ("government", "temporarily in Libyan waters to deliver humanitarian aid", True),
+        ("government", "Temporary port call; aid delivery", True),
+        ("company", "temporarily in Libyan waters to deliver humanitarian aid", False),
+        (None, "temporarily in Libyan waters to deliver humanitarian aid", False),
+        ("government", "coastal patrol", False),
+        ("government", None, False),
+    ],
+)
+def test_libyas_military_carrier_exception_needs_a_state_carrier_and_a_temporary_stay(
+    carrier_type: str | None, end_use: str | None, exempt: bool
+) -> None:
+    """2769: not "applied to military aircraft or naval vessels temporarily introduced into
+    Libya's territory solely to deliver items ... otherwise exempted or not covered"."""
+    found = violations(vessel_into_libya(carrier_type, end_use))
+    assert found == ([] if exempt else [("LY.territory", "Libyan Red Crescent")])
+
+
+def test_a_claimed_exemption_counts_as_a_declared_purpose() -> None:
+    training = [{"category": "technical_assistance", "description": "staff course", "quantity": 1}]
+    rec = end_user(
+        record(transfer_date="2025-06-10", route={"origin": "IT", "destination": "LY"}),
+        name="Eastern Region Joint Military Command",
+        country="LY",
+        type="armed_group",
+    )
+    rec = {**rec, "items": training}
+    assert violations(rec) == [("LY.territory", "Eastern Region Joint Military Command")]
+    claimed = {**rec, "documents": {"exemption_claimed": "2769: training for REUNIFICATION"}}
+    assert violations(claimed) == []
