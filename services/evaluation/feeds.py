@@ -43,12 +43,12 @@ _LEGAL = "LLC Ltd SA SAS GmbH AG Inc Corp BV SpA Oy AB SRL".split()
 _GIVEN = (
     "james maria jean pierre olga ivan li wei carlos ana david sarah john emma lucas "
     "sofia kwame ama kofi nadia paulo rosa hans ingrid marek tomasz yuki kenji priya "
-    "arjun thabo lerato"
+    "arjun thabo lerato ahmed fatima mohamed aisha omar yusuf"
 ).split()
 _SURNAMES = (
     "smith dupont garcia martin rossi müller nowak kowalski silva santos okafor mensah "
     "kim park chen wang novak horvath jansen dubois moreau lefebvre bianchi ferrari "
-    "costa tanaka sato sharma patel nkosi dlamini lindqvist"
+    "costa tanaka sato sharma patel nkosi dlamini lindqvist haddad nasser"
 ).split()
 #: End users that name no one (the vague-end-user indicator's own examples).
 _VAGUE = ("Government", "Ministry of Defence", "Armed Forces", "Police", "Various")
