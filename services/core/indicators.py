@@ -9,10 +9,10 @@ on their own they prove nothing.
 A designated party in a non-receiving role is an indicator too, but
 :mod:`services.core.designated_parties` produces it with the name match it rests on.
 
-Indicators look only where a transfer touches an embargo (:func:`touches_embargo`): a
-consignee other than the end user, or a record without its end-user certificate, is
-ordinary trade between states no embargo concerns, and a queue of them buries the
-findings a panel needs.
+Indicators look only where a transfer touches an embargo (:func:`touches_embargo`) or
+a party matched the list: elsewhere a consignee other than the end user, or a record
+without its end-user certificate, is ordinary trade between states no embargo
+concerns, and a queue of them buries the findings a panel needs.
 
 :func:`indicator_findings` is pure, like ``screen``: the same record and rules
 give the same findings in the same order.
