@@ -9,6 +9,11 @@ on their own they prove nothing.
 A designated party in a non-receiving role is an indicator too, but
 :mod:`services.core.designated_parties` produces it with the name match it rests on.
 
+Indicators look only where a transfer touches an embargo (:func:`touches_embargo`) or
+a party matched the list: elsewhere a consignee other than the end user, or a record
+without its end-user certificate, is ordinary trade between states no embargo
+concerns, and a queue of them buries the findings a panel needs.
+
 :func:`indicator_findings` is pure, like ``screen``: the same record and rules
 give the same findings in the same order.
 """
@@ -16,6 +21,7 @@ give the same findings in the same order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -33,6 +39,23 @@ from services.core.wording import and_words, items_words, role_words, where_word
 #: Roles whose country counts as "where the goods go" for the neighbour indicator;
 #: the end user's place is what ``route.destination`` already says.
 NEIGHBOUR_ROLES = frozenset({PartyRole.CONSIGNEE, PartyRole.NOTIFY_PARTY, PartyRole.IMPORTER})
+
+#: Roles whose country says where the goods go or who arranges it: a neighbour of an
+#: embargoed territory there brings the transfer near the embargo. An exporter,
+#: manufacturer, carrier or financier seated next door does not move goods towards it.
+APPROACH_ROLES = NEIGHBOUR_ROLES | {
+    PartyRole.END_USER,
+    PartyRole.BROKER,
+    PartyRole.FREIGHT_FORWARDER,
+}
+
+#: Intermediaries whose presence is a risk factor of a neighbour route: goods pass
+#: through hands that neither sell nor use them.
+INTERMEDIARY_ROLES = frozenset({PartyRole.BROKER, PartyRole.FREIGHT_FORWARDER})
+
+#: Receivers whose use of the goods their state answers for; any other is a risk
+#: factor of a neighbour route.
+OFFICIAL_TYPES = frozenset({PartyType.GOVERNMENT, PartyType.UN_MISSION})
 
 #: What bills of lading write as the notify party when it is the consignee (folded).
 SAME_AS_CONSIGNEE = frozenset(
@@ -109,15 +132,27 @@ _ITEM_SCOPE_WORDS = {
 }
 
 
-def diversion_indicators(transfer: Transfer, ctx: Context) -> list[Finding]:
+def diversion_indicators(
+    transfer: Transfer, ctx: Context, *, party_listed: bool = False
+) -> list[Finding]:
     """The indicators of ``transfer`` alone, as ``screen`` reports them: each once."""
-    return distinct(indicator_findings(transfer, ctx, classify_items(transfer)))
+    return distinct(
+        indicator_findings(transfer, ctx, classify_items(transfer), party_listed=party_listed)
+    )
 
 
 def indicator_findings(
-    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
+    transfer: Transfer,
+    ctx: Context,
+    classified: Sequence[ClassifiedItem],
+    *,
+    party_listed: bool = False,
 ) -> list[Finding]:
     """The diversion indicators of ``transfer``, evaluated at its ``transfer_date``.
+
+    None unless the transfer touches an embargo (:func:`touches_embargo`) or
+    ``party_listed``: a party of the record matched the designated list, closely or
+    as a near miss (``screen`` passes whether the designated findings are non-empty).
 
     Order is fixed: neighbour routes (by neighbour, then regime), consignee vs end
     user, forwarder as end user, vague end user, end-user certificate; parties in
@@ -125,18 +160,45 @@ def indicator_findings(
     drops the repeats (see :func:`services.core.findings.distinct`).
     ``classified`` is ``classify_items(transfer)``.
     """
+    if not party_listed and not touches_embargo(transfer, ctx.ruleset):
+        return []
     end_users = tuple(p for p in transfer.parties if p.role is PartyRole.END_USER)
     consignees = tuple(p for p in transfer.parties if p.role is PartyRole.CONSIGNEE)
     # The final destination: the end users; failing that the consignees, who then
     # stand for the end user.
     targets = end_users or consignees
+    split = _consignee_not_end_user(transfer, ctx, end_users, consignees)
     return [
-        *_neighbour_routes(transfer, ctx, classified),
-        *_consignee_not_end_user(transfer, ctx, end_users, consignees),
+        *_neighbour_routes(transfer, ctx, classified, split=bool(split)),
+        *split,
         *_forwarder_as_end_user(transfer, ctx, targets),
         *_vague_end_user(transfer, ctx, targets),
         *_end_user_certificate(transfer, ctx, classified),
     ]
+
+
+def touches_embargo(transfer: Transfer, ruleset: Ruleset) -> bool:
+    """Whether ``transfer`` comes near an embargo on its ``transfer_date``.
+
+    Near means in an embargoed territory (one whose regime has a phase in force) —
+    its origin, destination, a transit country or any party there — or next door to
+    one: the destination, a transit country, or a party in one of
+    :data:`APPROACH_ROLES` located in a neighbour.
+    """
+    near = _neighbours(ruleset)
+    on, route = transfer.transfer_date, transfer.route
+    if any(near.embargoed(c, on) for c in (route.origin, route.destination, *route.transit)):
+        return True
+    if any(near.next_door(c, on) for c in (route.destination, *route.transit)):
+        return True
+    for party in transfer.parties:
+        country = party.country
+        if country is not None and (
+            near.embargoed(country, on)
+            or (party.role in APPROACH_ROLES and near.next_door(country, on))
+        ):
+            return True
+    return False
 
 
 def _indicator(
@@ -204,10 +266,12 @@ class _Watched:
 
 
 class _Neighbours:
-    """The neighbour table of one ruleset, and the phases it watches per regime."""
+    """The embargoed territories of one ruleset, their neighbours, and the phases
+    watched from next door per regime."""
 
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
+        self.territories = ruleset.by_territory
         table: dict[str, list[Regime]] = {}
         for regime in sorted(ruleset.regimes.values(), key=lambda r: r.id):
             if regime.territory is not None:
@@ -224,6 +288,26 @@ class _Neighbours:
 
     def watched_on(self, regime: Regime, on: date) -> _Watched | None:
         return next((w for w in self.watched[regime.id] if w.phase.in_force(on)), None)
+
+    def guarded(self, country: str, on: date) -> bool:
+        """``country`` is a territory with a phase in force that stops goods going in."""
+        return any(
+            _stops_imports(phase) and phase.in_force(on)
+            for regime in self.territories.get(country, ())
+            for phase in regime.phases
+        )
+
+    def embargoed(self, country: str, on: date) -> bool:
+        """``country`` is a territory whose regime has a phase in force on ``on``."""
+        return _in_force(self.territories.get(country, ()), on)
+
+    def next_door(self, country: str, on: date) -> bool:
+        """``country`` neighbours a territory whose regime has a phase in force on ``on``."""
+        return _in_force(self.table.get(country, ()), on)
+
+
+def _in_force(regimes: Sequence[Regime], on: date) -> bool:
+    return any(phase.in_force(on) for regime in regimes for phase in regime.phases)
 
 
 def _stops_imports(phase: Phase) -> bool:
@@ -283,16 +367,23 @@ def _neighbour_touches(
 
 
 def _neighbour_routes(
-    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem]
+    transfer: Transfer, ctx: Context, classified: Sequence[ClassifiedItem], *, split: bool
 ) -> list[Finding]:
+    """``split``: the record names a consignee or notify party other than the end user."""
     neighbours = _neighbours(ctx.ruleset)
+    route = transfer.route
+    # Goods bound for a territory under its own import embargo are that embargo's to
+    # judge: a route "next door" to a second territory repeats the same doubt (who ends
+    # up with them) a panel already has, for every UN mission and government there.
+    if neighbours.guarded(route.destination, transfer.transfer_date):
+        return []
     touches = _neighbour_touches(transfer, neighbours.table)
     if not touches:
         return []
-    route = transfer.route
     findings = []
     for country in sorted(touches):
         ways, parties = touches[country]
+        risks = _risk_factors(transfer, country, split=split)
         for regime in neighbours.table[country]:
             # Into the territory itself is screening's (violation) case; out of it is
             # not a diversion towards it.
@@ -303,12 +394,43 @@ def _neighbour_routes(
                 continue
             covered = [ci for ci in classified if watched.embargoes(ci.category)]
             if covered:
+                route_to = _Approach(country, ways, parties, risks)
                 findings.append(
-                    _neighbour_finding(
-                        transfer, ctx, regime, watched, country, ways, parties, covered
-                    )
+                    _neighbour_finding(transfer, ctx, regime, watched, route_to, covered)
                 )
     return findings
+
+
+@dataclass(frozen=True, slots=True)
+class _Approach:
+    """How a transfer comes next door: the neighbour, the ways (destination, transit),
+    the parties located there, and the risk factors on record, in words."""
+
+    country: str
+    ways: Sequence[str]
+    parties: Sequence[Party]
+    risks: Sequence[str]
+
+
+def _risk_factors(transfer: Transfer, country: str, *, split: bool) -> list[str]:
+    """What besides the neighbour makes diversion plausible, in words: a transit, an
+    intermediary, a consignee other than the end user, an end user other than the
+    neighbour's own state."""
+    risks = []
+    if transfer.route.transit:
+        risks.append(f"transit through {and_words(list(dict.fromkeys(transfer.route.transit)))}")
+    risks += [
+        f"{role_words(p)} {p.name!r}" for p in transfer.parties if p.role in INTERMEDIARY_ROLES
+    ]
+    if split:
+        risks.append("a consignee or notify party other than the end user")
+    # A government elsewhere counts too: the goods then travel on from next door.
+    receivers = receiving_parties(transfer)
+    if not all(r.type in OFFICIAL_TYPES and r.country in (None, country) for r in receivers):
+        risks.append(f"a receiver other than {country}'s government")
+    elif not receivers:
+        risks.append("no end user, consignee or importer named")
+    return risks
 
 
 _VIA_WORDS = {"destination": "ends in", "transit": "passes through"}
@@ -319,31 +441,29 @@ def _neighbour_finding(
     ctx: Context,
     regime: Regime,
     watched: _Watched,
-    country: str,
-    ways: Sequence[str],
-    parties: Sequence[Party],
+    near: _Approach,
     covered: Sequence[ClassifiedItem],
 ) -> Finding:
-    how = [f"{_VIA_WORDS[w]} {country}" for w in ways]
-    how += [f"names {role_words(p)} {p.name!r} in {country}" for p in parties]
+    country = near.country
+    how = [f"{_VIA_WORDS[w]} {country}" for w in near.ways]
+    how += [f"names {role_words(p)} {p.name!r} in {country}" for p in near.parties]
     on = transfer.transfer_date.isoformat()
     goods = items_words(covered, "all")
     summary = f"Transfer {transfer.record_id} of {goods} on {on} {and_words(how)}"
     phase, route = watched.phase, transfer.route
-    # LOW when the goods end with that state's own government: onward diversion is
-    # possible, but it is the neighbour's forces that receive them. A receiving
-    # government that names no country is taken to be the destination's own.
-    receivers = receiving_parties(transfer)
-    own_forces = (
-        list(ways) == ["destination"]
-        and bool(receivers)
-        and all(r.type is PartyType.GOVERNMENT and r.country in (None, country) for r in receivers)
-    )
+    if near.risks:
+        also = f" Other risk factors on record: {'; '.join(near.risks)}."
+    else:
+        also = (
+            f" Nothing else on record points to diversion: the goods go to {country}'s government."
+        )
     evidence = {
         "neighbour": country,
         "territory": regime.territory,
-        "via": list(ways),
-        "parties": [{"role": p.role.value, "name": p.name, "country": p.country} for p in parties],
+        "via": list(near.ways),
+        "parties": [
+            {"role": p.role.value, "name": p.name, "country": p.country} for p in near.parties
+        ],
         "transfer_date": on,
         "origin": route.origin,
         "destination": route.destination,
@@ -354,18 +474,19 @@ def _neighbour_finding(
         "items": items_evidence(covered),
         "confidence": phase.confidence,
         "caveat": phase.caveat,
-        "receiver_is_neighbour_government": own_forces,
+        "risk_factors": list(near.risks),
     }
-    # MEDIUM: the route reaches the border of a territory where these very items are
-    # embargoed, but most trade with a neighbour is lawful; a panel checks, it does not act.
-    # The neighbour goes into the rule id: one finding per (regime, neighbour), and the
-    # finding key has no other field that tells two neighbours apart.
+    # MEDIUM only with another risk factor: most trade with a neighbour is lawful, and
+    # goods its own government receives directly from a supplier are the usual case.
+    # Even then a panel checks; it does not act. The neighbour goes into the rule id: one
+    # finding per (regime, neighbour), and the finding key has no other field that tells
+    # two neighbours apart.
     return _indicator(
         transfer,
         ctx,
         f"neighbour_route.{country}",
-        Severity.LOW if own_forces else Severity.MEDIUM,
-        summary + watched.tail,
+        Severity.MEDIUM if near.risks else Severity.LOW,
+        summary + watched.tail + also,
         evidence,
         regime=regime,
         phase=phase,
@@ -459,7 +580,8 @@ def _forwarder_as_end_user(
     for target in targets:
         keys, forwarding, _ = _facts(target.name)
         same = next((f for f in forwarders if _shares_key(keys, f.name)), None)
-        words = list(forwarding)
+        # An army's "Logistics Command" is a unit of an answerable end user, not a forwarder.
+        words = list(forwarding) if target.type not in OFFICIAL_TYPES else []
         if same is not None:
             why = f"is also named as the {role_words(same)} ({same.name!r})"
         elif words:

@@ -21,13 +21,15 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
     Deterministic: the same record, rules and list give the same findings in
     the same order (their keys are what make stored findings idempotent):
     territorial embargoes, then designated parties, then diversion indicators,
-    each finding once.
+    each finding once. Diversion indicators are looked for only where the transfer
+    touches an embargo or a party matched the list (closely or as a near miss).
     """
     classified = classify_items(transfer)
+    designated = designated_findings(transfer, ctx)
     return distinct(
         [
             *territorial_findings(transfer, ctx, classified),
-            *designated_findings(transfer, ctx),
-            *indicator_findings(transfer, ctx, classified),
+            *designated,
+            *indicator_findings(transfer, ctx, classified, party_listed=bool(designated)),
         ]
     )

@@ -7,18 +7,9 @@ How a case is compared
 ----------------------
 Each case is screened with the context of its list file (``list``: "2024" or "2025") and the
 shipped rules. Its *expected* findings are its ``expect`` entries, each
-``{kind, regime, rule, designated?}``. Its *actual* findings are those ``screen()`` returns
-that are
-
-* of kind ``violation``, or
-* carry a designated-party reference, whatever their kind (receiving party, other role,
-  listed later, near miss), or
-* indicators whose ``rule_id`` falls under the ``rule`` of an indicator the case expects, or
-* in category ``indicator`` only: any indicator.
-
-Unrelated diversion indicators (a missing end-user certificate on a Haiti timeline case, say)
-are therefore neither true nor false positives outside the ``indicator`` category, while a
-near-miss designated-party indicator on a near-miss negative *is* a false positive.
+``{kind, regime, rule, designated?}``; its *actual* findings are every finding ``screen()``
+returns, whatever its kind or category: a diversion indicator nobody expected on a Haiti
+timeline case counts against precision as much as a wrong violation.
 
 An expected entry matches an actual finding when the kinds are equal; the regimes are equal
 (an entry may give ``regime: null``, for diversion indicators that carry none); the finding's
@@ -29,16 +20,20 @@ designated reference number equals it. Pairing is one-to-one, most specific entr
 
 Per category: a true positive is a paired expected entry, a false negative an unpaired one, a
 false positive an unpaired actual finding. Precision is TP / (TP + FP) and recall TP / (TP +
-FN); either is 1.0 when its denominator is 0 (a category of negatives with no finding has
-nothing wrong in it). ``cases`` is the share of cases with no FP and no FN — the measure that
-still moves for negative-only categories, where one false positive drops precision to 0.
+FN); a figure whose denominator is 0 is not given (``None``, shown as "-"): a category where
+nothing is expected reports its false positives and a precision of 0 as soon as it has one,
+not a 1.0 that says nothing. ``cases`` is the share of cases with no FP and no FN.
+
+The report ends with the benign feed (:mod:`services.evaluation.feeds`): how many of
+:data:`BENIGN_RECORDS` records of ordinary trade raise any finding, against
+:data:`BENIGN_LIMIT`.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -51,6 +46,7 @@ from services.core.findings import Finding, Kind
 from services.core.resources import ROOT
 from services.core.screening import screen
 from services.core.transfers import parse_transfer
+from services.evaluation.feeds import benign_feed
 from services.knowledge import context_from_files
 
 HERE = Path(__file__).resolve().parent
@@ -81,6 +77,12 @@ CATEGORIES = (
     "generic_company_negative",
     "indicator",
 )
+
+#: The benign feed: its size, its list file, and the share of its records that may raise
+#: any finding.
+BENIGN_RECORDS = 10_000
+BENIGN_LIST = "2025"
+BENIGN_LIMIT = 0.01
 
 #: Sentinel for an ``expect`` entry that does not constrain the regime.
 _ANY = object()
@@ -142,12 +144,14 @@ class Score:
     failures: list[CaseResult] = field(default_factory=list)
 
     @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+    def precision(self) -> float | None:
+        """``None`` when nothing was found, right or wrong."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
 
     @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+    def recall(self) -> float | None:
+        """``None`` when nothing is expected."""
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
 
     @property
     def case_rate(self) -> float:
@@ -213,21 +217,8 @@ def context(list_name: str) -> Context:
     return context_from_files(None, LIST_FILES[list_name])
 
 
-def _counted(case: Case, findings: Iterable[Finding]) -> list[Finding]:
-    """The findings that count for ``case`` (see the module docstring)."""
-    indicator_rules = [e.rule for e in case.expect if e.kind is Kind.INDICATOR]
-    return [
-        f
-        for f in findings
-        if f.kind is Kind.VIOLATION
-        or f.designated is not None
-        or case.category == "indicator"
-        or any(_under(f.rule_id, rule) for rule in indicator_rules)
-    ]
-
-
 def run_case(case: Case) -> CaseResult:
-    actual = _counted(case, screen(parse_transfer(case.record), context(case.list)))
+    actual = screen(parse_transfer(case.record), context(case.list))
     # Most specific first, so a bare "HT.territory" cannot take the finding that a
     # "HT.territory.non-lethal-protective" entry needs.
     order = sorted(case.expect, key=lambda e: (e.designated is None, -len(e.rule)))
@@ -261,6 +252,46 @@ def evaluate(cases: Sequence[Case]) -> Report:
     return Report(scores, tuple(results))
 
 
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """What screening raised on a generated feed: records with any finding, and the
+    findings by rule."""
+
+    records: int
+    flagged: int
+    rules: Mapping[str, int]
+
+    @property
+    def share(self) -> float:
+        return self.flagged / self.records if self.records else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.share <= BENIGN_LIMIT
+
+
+def benign_check(records: int = BENIGN_RECORDS) -> FeedCheck:
+    """Screen :func:`services.evaluation.feeds.benign_feed` with the ``BENIGN_LIST`` list."""
+    ctx = context(BENIGN_LIST)
+    flagged, rules = 0, Counter[str]()
+    for raw in benign_feed(records, ctx.ruleset):
+        findings = screen(parse_transfer(raw), ctx)
+        flagged += bool(findings)
+        rules.update(f.rule_id for f in findings)
+    return FeedCheck(records, flagged, dict(sorted(rules.items())))
+
+
+def describe_feed(check: FeedCheck) -> str:
+    verdict = "within" if check.passed else "OVER"
+    line = (
+        f"benign feed: {check.flagged} of {check.records:,} records ({check.share:.2%}) raise a "
+        f"finding, {verdict} the {BENIGN_LIMIT:.0%} limit"
+    )
+    if check.rules:
+        line += "; " + ", ".join(f"{rule} {n}" for rule, n in check.rules.items())
+    return line
+
+
 def describe_finding(f: Finding) -> str:
     who = ""
     if f.designated is not None:
@@ -279,24 +310,30 @@ def describe_failure(r: CaseResult) -> str:
     return "\n".join(lines)
 
 
-def format_report(report: Report) -> str:
+def _figure(value: float | None, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.3f}"
+
+
+def _row(name: str, s: Score) -> str:
+    return (
+        f"{name:<26}{s.cases:>6}{s.passed:>6}{s.tp:>5}{s.fp:>5}{s.fn:>5}"
+        f"{_figure(s.precision, 11)}{_figure(s.recall, 8)}"
+    )
+
+
+def format_report(report: Report, feed: FeedCheck | None = None) -> str:
     head = f"{'category':<26}{'cases':>6}{'pass':>6}{'TP':>5}{'FP':>5}{'FN':>5}"
     head += f"{'precision':>11}{'recall':>8}"
     lines = [head, "-" * len(head)]
     total = Score()
     for name, s in report.categories.items():
-        lines.append(
-            f"{name:<26}{s.cases:>6}{s.passed:>6}{s.tp:>5}{s.fp:>5}{s.fn:>5}"
-            f"{s.precision:>11.3f}{s.recall:>8.3f}"
-        )
+        lines.append(_row(name, s))
         total.cases += s.cases
         total.passed += s.passed
         total.tp, total.fp, total.fn = total.tp + s.tp, total.fp + s.fp, total.fn + s.fn
-    lines.append("-" * len(head))
-    lines.append(
-        f"{'all':<26}{total.cases:>6}{total.passed:>6}{total.tp:>5}{total.fp:>5}{total.fn:>5}"
-        f"{total.precision:>11.3f}{total.recall:>8.3f}"
-    )
+    lines += ["-" * len(head), _row("all", total)]
+    if feed is not None:
+        lines += ["", describe_feed(feed)]
     failures = report.failures
     if failures:
         lines += ["", f"{len(failures)} failing case(s):"]
@@ -305,7 +342,7 @@ def format_report(report: Report) -> str:
 
 
 def main() -> int:
-    print(format_report(evaluate(load_cases())))
+    print(format_report(evaluate(load_cases()), benign_check()))
     return 0
 
 

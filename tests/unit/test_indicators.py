@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from services.core import rules
 from services.core.context import Context
 from services.core.findings import Finding, Kind, Severity
-from services.core.indicators import diversion_indicators
+from services.core.indicators import diversion_indicators, touches_embargo
 from services.core.screening import screen
 from services.core.transfers import parse_transfer
 from tests.records import end_user, record
@@ -50,6 +52,115 @@ def with_party(rec: dict[str, Any], **party: Any) -> dict[str, Any]:
     return {**rec, "parties": [*rec["parties"], party]}
 
 
+# --- 0. Only where a transfer touches an embargo ---------------------------------------
+
+
+def far_away(**changes: Any) -> dict[str, Any]:
+    """Rifles from France to a Senegalese importer for the police, no end-user certificate:
+    a consignee split and a missing certificate, between states no embargo concerns."""
+    rec = record("far-1", transfer_date="2024-05-14", route={"origin": "FR", "destination": "SN"})
+    rec = end_user(rec, name="Police Nationale du Sénégal", country="SN", type="government")
+    rec = with_party(rec, role="consignee", name="Dakar Import Services SARL", country="SN")
+    return {**rec, **changes}
+
+
+GENERIC = ["indicator.consignee_not_end_user", "indicator.end_user_certificate_missing"]
+
+
+def rule_ids(rec: dict[str, Any], **kwargs: Any) -> list[str]:
+    return [f.rule_id for f in diversion_indicators(parse_transfer(rec), CTX, **kwargs)]
+
+
+@pytest.mark.parametrize(
+    "rec",
+    [
+        far_away(),
+        end_user(far_away(), name="The Government"),  # vague, still far from any embargo
+        end_user(far_away(), name="Gulf Freight Forwarding LLC", type="company"),
+        # A supplier, carrier or financier seated next door does not take goods towards it.
+        with_party(far_away(), role="manufacturer", name="Norinco", country="CN"),
+        with_party(far_away(), role="carrier", name="Kenya Airways Cargo", country="KE"),
+        with_party(far_away(), role="financier", name="Bank of Cairo", country="EG"),
+        far_away(route={"origin": "TR", "destination": "SN"}),  # out of a neighbour
+    ],
+    ids=["split", "vague", "forwarder", "manufacturer", "carrier", "financier", "origin"],
+)
+def test_no_indicator_where_the_transfer_touches_no_embargo(rec: dict[str, Any]) -> None:
+    assert rule_ids(rec) == []
+    assert not touches_embargo(parse_transfer(rec), RULES)
+
+
+@pytest.mark.parametrize(
+    "rec",
+    [
+        far_away(route={"origin": "FR", "destination": "SN", "transit": ["EG"]}),
+        far_away(route={"origin": "FR", "destination": "SN", "transit": ["LY"]}),
+        with_party(far_away(), role="broker", name="Sahel Brokers SARL", country="TD"),
+        with_party(far_away(), role="importer", name="Port Sudan Agency", country="SD"),
+        # Any role in the embargoed territory itself, the exporter's too.
+        with_party(far_away(), role="carrier", name="Air Haiti Cargo", country="HT"),
+        far_away(route={"origin": "KP", "destination": "SN"}),
+    ],
+    ids=[
+        "transit-neighbour",
+        "transit-territory",
+        "broker-next-door",
+        "importer-in-territory",
+        "carrier-in-territory",
+        "origin-territory",
+    ],
+)
+def test_generic_indicators_where_the_transfer_touches_an_embargo(rec: dict[str, Any]) -> None:
+    assert touches_embargo(parse_transfer(rec), RULES)
+    assert [r for r in rule_ids(rec) if not r.startswith("indicator.neighbour_route")] == GENERIC
+
+
+def test_a_territory_is_embargoed_from_its_regimes_first_day() -> None:
+    """Haiti from 2653 (2022-10-21), its targeted phase included: a party there brings
+    the transfer near the embargo, the day before it does not."""
+    rec = with_party(far_away(), role="broker", name="Port-au-Prince Brokers", country="HT")
+    assert rule_ids({**rec, "transfer_date": "2022-10-20"}) == []
+    assert rule_ids({**rec, "transfer_date": "2022-10-21"}) == GENERIC
+
+
+def test_a_party_on_the_list_brings_the_indicators_back_anywhere() -> None:
+    assert rule_ids(far_away(), party_listed=True) == GENERIC
+
+
+@dataclass(frozen=True)
+class FakeMatch:
+    """A list entry as :class:`services.core.context.ListMatch` describes one."""
+
+    reference_number: str = "HTi.001"
+    name: str = "JIMMY CHERIZIER"
+    matched_name: str = "JIMMY CHERIZIER"
+    matched_on: str = "name"
+    score: float = 0.80  # a near miss: above the floor, below the threshold
+    list_type: str = "Haiti"
+    listed_on: date | None = date(2022, 10, 21)
+    features: tuple[tuple[str, str, str], ...] = ()
+
+
+class OneName:
+    """A designated index that knows one party name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def search(self, name: str, **_: Any) -> list[FakeMatch]:
+        return [FakeMatch()] if name == self.name else []
+
+
+def test_screen_looks_for_indicators_when_a_party_is_a_near_miss() -> None:
+    ctx = dataclasses.replace(CTX, designated=OneName("Jimy Cherizier"))
+    assert [f.rule_id for f in screen(parse_transfer(far_away()), ctx)] == []
+    rec = with_party(far_away(), role="broker", name="Jimy Cherizier", country="US")
+    assert [f.rule_id for f in screen(parse_transfer(rec), ctx)] == [
+        "HT.designated.near_miss",
+        *GENERIC,
+    ]
+
+
 # --- 1. Neighbour of an embargoed territory --------------------------------------------
 
 
@@ -82,7 +193,8 @@ def test_a_neighbour_finding_explains_itself() -> None:
     assert finding.summary == (
         "Transfer dr-1 of 120 × revolvers and self-loading pistols on 2024-11-20 ends in DO, "
         "a neighbour of Haiti under a territory-wide embargo on arms of all types in force "
-        "since 2024-10-18 (S/RES/2752 (2024), para 2); check for diversion into HT."
+        "since 2024-10-18 (S/RES/2752 (2024), para 2); check for diversion into HT. "
+        "Other risk factors on record: a receiver other than DO's government."
     )
     # The renewal of 2025 is not cited for a transfer of 2024 (see Phase.citations_on).
     assert finding.citations == ("S/RES/2752 (2024), para 2",)
@@ -127,6 +239,22 @@ def test_into_the_territory_itself_is_left_to_the_violation() -> None:
     assert named(rec, "neighbour_route") == []
     out_of = record(transfer_date="2024-11-20", route={"origin": "HT", "destination": "DO"})
     assert named(out_of, "neighbour_route") == []
+
+
+def test_goods_into_a_territory_under_its_own_embargo_are_left_to_that_embargo() -> None:
+    """South Sudan borders the DRC, CAR and Sudan: goods for UNMISS are South Sudan's
+    embargo's to judge (2428), not three more findings next door. Before 2428, goods to
+    South Sudan were a neighbour route like any other."""
+    rec = record(
+        "ss-1",
+        transfer_date="2024-02-14",
+        route={"origin": "KE", "destination": "SS"},
+        documents=EUC,
+    )
+    rec = end_user(rec, name="UNMISS", country="SS", type="un_mission")
+    assert named(rec, "neighbour_route") == []
+    before = {**end_user(rec, type="government"), "transfer_date": "2017-04-04"}
+    assert [f.regime for f in named(before, "neighbour_route")] == ["CD", "CF", "SD"]
 
 
 def test_items_exempt_for_everyone_do_not_make_a_neighbour_route() -> None:
@@ -225,6 +353,13 @@ def test_a_consignee_with_a_forwarding_name_stands_for_a_missing_end_user() -> N
     assert finding.party is not None
     assert finding.party.role == "consignee"
     assert finding.evidence["words"] == ["transitaire"]
+
+
+def test_an_army_logistics_command_is_not_a_forwarder() -> None:
+    army = end_user(record(), name="Forces Armées d'Haïti Logistics Command", type="government")
+    assert named(army, "forwarder_as_end_user") == []
+    company = end_user(record(), name="Haiti Logistics Command SA", type="company")
+    assert len(named(company, "forwarder_as_end_user")) == 1
 
 
 @pytest.mark.parametrize("name", ["Caribbean Import Services SA", "Cargill Foods", "Shipwright"])
@@ -351,10 +486,56 @@ def test_a_neighbours_own_government_as_receiver_is_a_low_indicator() -> None:
     army = end_user(to_dr("2024-11-20"), name="Ejército de República Dominicana", type="government")
     (finding,) = named(army, "neighbour_route")
     assert finding.severity == "low"
-    assert finding.evidence["receiver_is_neighbour_government"] is True
+    assert finding.evidence["risk_factors"] == []
+    assert finding.summary.endswith(
+        "Nothing else on record points to diversion: the goods go to DO's government."
+    )
     (finding,) = named(to_dr("2024-11-20"), "neighbour_route")  # a company there
     assert finding.severity == "medium"
-    assert finding.evidence["receiver_is_neighbour_government"] is False
+    assert finding.evidence["risk_factors"] == ["a receiver other than DO's government"]
+
+
+def dr_army(**changes: Any) -> dict[str, Any]:
+    """Pistols to the Dominican army: a neighbour route with no other risk factor."""
+    rec = to_dr("2024-11-20", **changes)
+    return end_user(rec, name="Ejército de República Dominicana", type="government")
+
+
+@pytest.mark.parametrize(
+    ("rec", "risk"),
+    [
+        (dr_army(route={"origin": "US", "destination": "DO", "transit": ["PR"]}), "transit"),
+        (with_party(dr_army(), role="broker", name="Ana Ruiz", country="PA"), "broker"),
+        (
+            with_party(dr_army(), role="freight_forwarder", name="Carga Rapida SA", country="PA"),
+            "freight forwarder",
+        ),
+        (with_party(dr_army(), role="consignee", name="Almacenes del Cibao"), "consignee"),
+        (end_user(dr_army(), type="unknown"), "receiver other than DO's government"),
+        (end_user(dr_army(), country="HT"), "receiver other than DO's government"),
+    ],
+    ids=["transit", "broker", "forwarder", "consignee", "not-government", "elsewhere"],
+)
+def test_one_other_risk_factor_makes_a_neighbour_route_medium(
+    rec: dict[str, Any], risk: str
+) -> None:
+    """A transit, a broker or forwarder, a consignee other than the end user, an end user
+    not known to be the neighbour's government: any one of them."""
+    (finding,) = named(rec, "neighbour_route")
+    assert finding.severity is Severity.MEDIUM
+    assert any(risk in words for words in finding.evidence["risk_factors"])
+    assert "Other risk factors on record: " in finding.summary
+
+
+def test_a_un_mission_next_door_is_an_official_receiver() -> None:
+    rec = end_user(dr_army(), name="MINUSTAH Logistics Base", type="un_mission")
+    assert [f.severity for f in named(rec, "neighbour_route")] == [Severity.LOW]
+
+
+def test_goods_outside_the_neighbours_embargo_make_no_route_even_with_risk_factors() -> None:
+    """Vehicles under Haiti's SALW-only phase: a broker does not make them embargoed."""
+    rec = with_party(to_dr("2023-11-14", VEHICLES), role="broker", name="Ana Ruiz")
+    assert named(rec, "neighbour_route") == []
 
 
 def test_a_neighbour_of_a_territory_under_a_non_state_actor_embargo() -> None:
@@ -375,7 +556,7 @@ def test_a_neighbour_of_a_territory_under_a_non_state_actor_embargo() -> None:
     assert "where an embargo on arms of all types for non-state actors has been in force" in (
         finding.summary
     )
-    assert finding.summary.endswith("check for diversion to armed groups in CD.")
+    assert "check for diversion to armed groups in CD. Other risk factors" in finding.summary
 
 
 def test_a_neighbours_forces_beside_a_company_are_no_reason_to_lower_the_severity() -> None:
