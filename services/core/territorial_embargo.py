@@ -3,7 +3,9 @@
 A phase's territory-wide scope reaches every receiving party; its non-state-actor
 scope reaches those that are neither a government nor a UN mission. Each receiving
 party gets its own findings: one for the goods no exemption covers, one per
-exemption that applies only with a procedure.
+exemption that applies only with a procedure, and, under a phase limited to small
+arms and light weapons, an indicator for goods outside it that may be SALW all the
+same (the declaration cannot tell, or definitions differ), with the reason.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from services.core.context import Context
 from services.core.evidence import items_evidence, party_evidence
 from services.core.findings import Finding, Kind, PartyRef, Severity
-from services.core.goods import ClassifiedItem, in_item_scope
+from services.core.goods import ClassifiedItem, in_item_scope, may_be_in_item_scope
 from services.core.rules import (
     Direction,
     Exemption,
@@ -104,7 +106,8 @@ def _scope_findings(
     if way is None:
         return []
     covered = [ci for ci in classified if in_item_scope(phase, ci.category)]
-    if not covered:
+    doubtful = [ci for ci in classified if may_be_in_item_scope(phase, ci)]
+    if not covered and not doubtful:
         return []
     findings = []
     for end_user in receiving_parties(transfer) or (None,):
@@ -116,11 +119,15 @@ def _scope_findings(
             continue  # not a non-state actor, whichever state's
         crossing = _Crossing(transfer, ctx, regime, phase, scope, way, end_user)
         findings += _crossing_findings(crossing, covered)
+        findings += _crossing_findings(crossing, doubtful, doubt=True)
     return findings
 
 
-def _crossing_findings(c: _Crossing, covered: Sequence[ClassifiedItem]) -> list[Finding]:
-    """The goods no exemption covers, then those of each exemption with a procedure."""
+def _crossing_findings(
+    c: _Crossing, covered: Sequence[ClassifiedItem], *, doubt: bool = False
+) -> list[Finding]:
+    """The goods no exemption covers, then those of each exemption with a procedure; for
+    goods that only may be in scope (``doubt``), indicators that say why."""
     uncovered: list[ClassifiedItem] = []
     procedures: dict[str, tuple[Exemption, list[ClassifiedItem]]] = {}
     for ci in covered:
@@ -129,8 +136,8 @@ def _crossing_findings(c: _Crossing, covered: Sequence[ClassifiedItem]) -> list[
             uncovered.append(ci)
         elif ex.procedure is not Procedure.NONE:
             procedures.setdefault(ex.id, (ex, []))[1].append(ci)
-    findings = [_finding(c, uncovered, None)] if uncovered else []
-    findings += [_finding(c, cis, ex) for ex, cis in procedures.values()]
+    findings = [_finding(c, uncovered, None, doubt)] if uncovered else []
+    findings += [_finding(c, cis, ex, doubt) for ex, cis in procedures.values()]
     return findings
 
 
@@ -176,8 +183,12 @@ def _foreign_government(c: _Crossing) -> bool:
     return (party.country or c.transfer.route.destination) != c.regime.territory
 
 
-def _finding(c: _Crossing, items: Sequence[ClassifiedItem], ex: Exemption | None) -> Finding:
-    """The finding for ``items``: uncovered by any exemption if ``ex`` is None."""
+def _finding(
+    c: _Crossing, items: Sequence[ClassifiedItem], ex: Exemption | None, doubt: bool
+) -> Finding:
+    """The finding for ``items``: uncovered by any exemption if ``ex`` is None. Goods that
+    only may be in scope (``doubt``) make a MEDIUM indicator with the reasons instead: they
+    are inside the embargo if they are what they may be, and nothing on the record says."""
     transfer, phase, end_user = c.transfer, c.phase, c.end_user
     if ex is None:
         rule_id, procedure = c.rule_id, phase.otherwise
@@ -191,8 +202,18 @@ def _finding(c: _Crossing, items: Sequence[ClassifiedItem], ex: Exemption | None
     reference = transfer.documents.committee_reference
     referenced, note = reference_words(procedure, phase, reference)
     kind, severity = (
-        (Kind.INDICATOR, Severity.MEDIUM) if referenced else (Kind.VIOLATION, Severity.HIGH)
+        (Kind.INDICATOR, Severity.MEDIUM)
+        if referenced or doubt
+        else (Kind.VIOLATION, Severity.HIGH)
     )
+    evidence = _evidence(c, items, procedure, reference)
+    if doubt:
+        rule_id += ".may_be_salw"
+        head, why = _doubt_head(c, items)
+        evidence |= why
+        note += "; check what the goods are"
+    else:
+        head = _head(c, items)
     return Finding(
         record_id=transfer.record_id,
         kind=kind,
@@ -200,16 +221,36 @@ def _finding(c: _Crossing, items: Sequence[ClassifiedItem], ex: Exemption | None
         rule_id=rule_id,
         phase=phase.id,
         severity=severity,
-        summary=f"{_head(c, items)}; {tail}{note}{dispute_words(phase)}.",
+        summary=f"{head}; {tail}{note}{dispute_words(phase)}.",
         citations=_citations(c, ex),
         party=PartyRef(end_user.role.value, end_user.name) if end_user else None,
-        evidence=_evidence(c, items, procedure, reference),
+        evidence=evidence,
         ruleset_version=c.ctx.ruleset.version,
         list_version=c.ctx.list_version,
     )
 
 
-def _head(c: _Crossing, items: Sequence[ClassifiedItem]) -> str:
+def _doubt_head(c: _Crossing, items: Sequence[ClassifiedItem]) -> tuple[str, dict[str, Any]]:
+    """The summary up to the exemption for goods that may be SALW, and the evidence of why:
+    each item's reason, and ``unconfirmed`` if one rests on a source nobody checked."""
+    doubts = [(ci, d) for ci in items if (d := ci.may_be_salw) is not None]
+    reasons = "; ".join(dict.fromkeys(d.reason for _, d in doubts))
+    why: dict[str, Any] = {
+        "may_be_salw": [
+            {"description": ci.item.description, "reason": d.reason, "confirmed": d.confirmed}
+            for ci, d in doubts
+        ]
+    }
+    if not all(d.confirmed for _, d in doubts):
+        why["confidence"] = "unconfirmed"
+    head = (
+        f"{_head(c, items, 'may fall')}, which covers small arms, light weapons and their "
+        f"ammunition: {reasons}"
+    )
+    return head, why
+
+
+def _head(c: _Crossing, items: Sequence[ClassifiedItem], verb: str = "falls") -> str:
     """What falls under which embargo: the summary up to the exemption."""
     regime, phase = c.regime, c.phase
     scope_words = {
@@ -218,7 +259,7 @@ def _head(c: _Crossing, items: Sequence[ClassifiedItem]) -> str:
     }[c.scope]
     return (
         f"Transfer {c.transfer.record_id} of {items_words(items)} {c.way} {regime.territory} on "
-        f"{c.transfer.transfer_date.isoformat()} falls under {scope_words} "
+        f"{c.transfer.transfer_date.isoformat()} {verb} under {scope_words} "
         f"in force since {phase.start.isoformat()} ({phase.citation_texts[0]})"
     )
 
