@@ -11,6 +11,7 @@ from services.core.designated_parties import designated_findings
 from services.core.findings import Finding, distinct
 from services.core.goods import classify_items
 from services.core.indicators import indicator_findings
+from services.core.organised_crime import organised_crime_findings
 from services.core.territorial_embargo import territorial_findings
 from services.core.transfers import Transfer
 
@@ -20,8 +21,8 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
 
     Deterministic: the same record, rules and list give the same findings in
     the same order (their keys are what make stored findings idempotent):
-    territorial embargoes, then designated parties, then diversion indicators,
-    each finding once.
+    territorial embargoes, then designated parties, then diversion indicators, then
+    the organised-crime indicators, each finding once.
     """
     classified = classify_items(transfer)
     return distinct(
@@ -29,5 +30,6 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
             *territorial_findings(transfer, ctx, classified),
             *designated_findings(transfer, ctx),
             *indicator_findings(transfer, ctx, classified),
+            *organised_crime_findings(transfer, ctx, classified),
         ]
     )
