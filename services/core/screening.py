@@ -12,6 +12,7 @@ from services.core.findings import Finding, distinct
 from services.core.goods import classify_items
 from services.core.indicators import indicator_findings
 from services.core.organised_crime import organised_crime_findings
+from services.core.sexual_violence import sexual_violence_findings
 from services.core.territorial_embargo import territorial_findings
 from services.core.transfers import Transfer
 
@@ -22,7 +23,7 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
     Deterministic: the same record, rules and list give the same findings in
     the same order (their keys are what make stored findings idempotent):
     territorial embargoes, then designated parties, then diversion indicators, then
-    the organised-crime indicators, each finding once.
+    the sexual-violence and organised-crime indicators, each finding once.
     """
     classified = classify_items(transfer)
     return distinct(
@@ -30,6 +31,7 @@ def screen(transfer: Transfer, ctx: Context) -> list[Finding]:
             *territorial_findings(transfer, ctx, classified),
             *designated_findings(transfer, ctx),
             *indicator_findings(transfer, ctx, classified),
+            *sexual_violence_findings(transfer, ctx),
             *organised_crime_findings(transfer, ctx, classified),
         ]
     )
