@@ -1,9 +1,10 @@
-"""What the matcher and ``ewatch screen`` screen with: the rules and the list.
+"""What the matcher and ``ewatch screen`` screen with: the rules, the list and the annex of
+parties suspected of conflict-related sexual violence.
 
 Resolved once at start-up into an immutable screening
 :class:`~services.core.context.Context`. The matcher reads the active
-ruleset version and the current list version from PostgreSQL; ``ewatch
-screen`` reads files (by default the ones shipped in the repository).
+ruleset version, the current list version and the active annex from PostgreSQL;
+``ewatch screen`` reads files (by default the ones shipped in the repository).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from services.core import names, resources, rules
 from services.core.context import Context
 from services.core.rules import Ruleset
 from services.core.sanctions_list import SanctionsList
+from services.core.sexual_violence_annex import Annex, AnnexIndex, parse_annex
 from services.core.un_xml import parse_list
-from services.store import rulesets, sanctions
+from services.store import crsv_annexes, rulesets, sanctions
 
 log = logging.getLogger(__name__)
 SHIPPED_LIST = "un-consolidated-2024-09-26.xml"
+SHIPPED_ANNEX = "crsv/S-2025-389.yaml"
 
 
 def shipped_list_path() -> Path:
@@ -32,7 +35,17 @@ def read_list(path: Path | None = None) -> SanctionsList:
     return parse_list((path or shipped_list_path()).read_bytes())[0]
 
 
-def context_for(ruleset: Ruleset, sanctions_list: SanctionsList | None) -> Context:
+def shipped_annex_path() -> Path:
+    return resources.data_path(SHIPPED_ANNEX)
+
+
+def read_annex(path: Path | None = None) -> Annex:
+    return parse_annex((path or shipped_annex_path()).read_bytes())
+
+
+def context_for(
+    ruleset: Ruleset, sanctions_list: SanctionsList | None, annex: Annex | None = None
+) -> Context:
     index = names.NameIndex.build(sanctions_list.parties) if sanctions_list else None
     return Context(
         ruleset=ruleset,
@@ -41,11 +54,16 @@ def context_for(ruleset: Ruleset, sanctions_list: SanctionsList | None) -> Conte
         threshold=names.DEFAULT_THRESHOLD,
         near_miss_floor=names.NEAR_MISS_FLOOR,
         algorithm=names.ALGORITHM_VERSION,
+        sexual_violence=AnnexIndex.build(annex) if annex else None,
     )
 
 
-def context_from_files(rules_dir: Path | None, list_path: Path | None) -> Context:
-    return context_for(rules.load_directory(rules_dir), read_list(list_path))
+def context_from_files(
+    rules_dir: Path | None, list_path: Path | None, annex_path: Path | None = None
+) -> Context:
+    return context_for(
+        rules.load_directory(rules_dir), read_list(list_path), read_annex(annex_path)
+    )
 
 
 def ensure_defaults(session: Session, rules_dir: Path | None = None) -> list[str]:
@@ -63,8 +81,17 @@ def ensure_defaults(session: Session, rules_dir: Path | None = None) -> list[str
             f"imported the shipped UN list {path.name} as list version {result.version}"
             " (newer: ewatch sanctions sync / import)"
         )
+    if crsv_annexes.active(session) is None:
+        path = shipped_annex_path()
+        annex = crsv_annexes.import_annex(session, path.read_bytes(), str(path)).annex
+        said.append(
+            f"imported the shipped annex {annex.symbol}, {annex.extent} (newer: ewatch crsv import)"
+        )
     return said
 
 
 def context_from_database(session: Session) -> Context:
-    return context_for(rulesets.ruleset(session), sanctions.load_current(session))
+    """The active rules, the newest list and the active annex (the shipped one if none is
+    imported)."""
+    annex = crsv_annexes.load_active(session) or read_annex()
+    return context_for(rulesets.ruleset(session), sanctions.load_current(session), annex)

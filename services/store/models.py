@@ -215,3 +215,24 @@ class ListedPartyRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
 
     list_version: Mapped[SanctionsListVersion] = relationship(back_populates="parties")
+
+
+class CrsvAnnexVersion(Base):
+    """One import of an annex of the Secretary-General's report on conflict-related sexual
+    violence; the one of the latest report date (then the latest import) is screened with."""
+
+    __tablename__ = "crsv_annex_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(100), unique=True)
+    symbol: Mapped[str] = mapped_column(String(40), index=True)
+    report_date: Mapped[date] = mapped_column(Date)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    parties: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    #: The file as imported: the matcher rebuilds the annex from exactly these bytes.
+    content: Mapped[bytes] = mapped_column(LargeBinary)
