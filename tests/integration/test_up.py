@@ -36,7 +36,7 @@ def descendants_and_servers(proc: psutil.Process, data_dir: Path) -> list[psutil
     return [p for p in found if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
-def wait_ok(url: str, timeout: float = 90) -> None:
+def wait_ok(url: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
