@@ -55,27 +55,37 @@ class Accepted:
     transfer: Transfer
 
 
-#: The one ``date`` predicate of both validators: jsonschema's (an ASCII YYYY-MM-DD that
-#: Python's ``date`` accepts), because the compiled one's RFC 3339 allows year 0000.
-_FORMATS = FormatChecker()
-
-
-def _is_date(instance: str) -> bool:
-    return _FORMATS.conforms(instance, "date")
-
-
 @cache
 def _schema() -> dict[str, Any]:
     schema: dict[str, Any] = orjson.loads(resources.schema_bytes("transfer.v1.json"))
     return schema
 
 
+#: RFC 3339, which the compiled ``date`` follows, has a year 0000; jsonschema's ``date``
+#: (Python's) and the record parser do not.
+_NOT_YEAR_ZERO = {"not": {"pattern": "^0000"}}
+
+
+def _without_year_zero(schema: Any) -> Any:
+    """``schema`` with every ``"format": "date"`` also refusing year 0000."""
+    if isinstance(schema, list):
+        return [_without_year_zero(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _without_year_zero(v) for k, v in schema.items()}
+    if out.get("format") == "date":
+        out["allOf"] = [*out.get("allOf", ()), _NOT_YEAR_ZERO]
+    return out
+
+
 @cache
 def _compiled() -> jsonschema_rs.Validator:
-    """The validator that decides: the contract compiled, formats checked."""
-    return jsonschema_rs.Draft202012Validator(
-        _schema(), formats={"date": _is_date}, validate_formats=True
-    )
+    """The validator that decides: the contract compiled, formats checked.
+
+    Year 0000 is refused by rewriting the schema, not by a Python ``date`` callback,
+    which would double the cost of a record.
+    """
+    return jsonschema_rs.Draft202012Validator(_without_year_zero(_schema()), validate_formats=True)
 
 
 @cache
@@ -125,10 +135,25 @@ _Explainer = validators.extend(  # type: ignore[no-untyped-call]  # untyped in t
 
 
 @cache
-def _explainer() -> Validator:
-    """The validator that explains what :func:`_compiled` rejects, in jsonschema's words."""
-    explainer: Validator = _Explainer(_schema(), format_checker=_FORMATS)
+def _explainer(fields: frozenset[str] | None = None) -> Validator:
+    """The validator that explains what :func:`_compiled` rejects, in jsonschema's words.
+
+    With ``fields``, it walks only those top-level properties (and the record's own
+    keywords): where the compiled validator found nothing wrong, neither would it.
+    """
+    schema = _schema()
+    if fields is not None:
+        kept = {k: v for k, v in schema["properties"].items() if k in fields}
+        schema = {**schema, "properties": kept}
+    explainer: Validator = _Explainer(schema, format_checker=FormatChecker())
     return explainer
+
+
+def _failing_fields(obj: Any) -> frozenset[str]:
+    """The top-level properties in which the compiled validator finds errors."""
+    return frozenset(
+        str(err.instance_path[0]) for err in _compiled().iter_errors(obj) if err.instance_path
+    )
 
 
 def _describe(err: ValidationError) -> str:
@@ -145,9 +170,21 @@ def _describe(err: ValidationError) -> str:
     return f"{where}: {err.message}"
 
 
+def _codes_assigned(record: dict[str, Any]) -> bool:
+    """Whether every country code is assigned: the common case, with no place names built."""
+    route = record["route"]
+    return (
+        route["origin"] in COUNTRY_CODES
+        and route["destination"] in COUNTRY_CODES
+        and all(c in COUNTRY_CODES for c in route.get("transit") or ())
+        and all(p["country"] in COUNTRY_CODES for p in record["parties"] if "country" in p)
+    )
+
+
 def _semantic_problems(record: dict[str, Any]) -> list[str]:
     """Checks JSON Schema cannot express compactly."""
-    problems = []
+    if _codes_assigned(record):
+        return _nul_problems(record)
     route = record["route"]
     codes = [("route.origin", route["origin"]), ("route.destination", route["destination"])]
     codes += [(f"route.transit[{i}]", c) for i, c in enumerate(route.get("transit") or ())]
@@ -156,17 +193,21 @@ def _semantic_problems(record: dict[str, Any]) -> list[str]:
         for i, p in enumerate(record["parties"])
         if "country" in p
     ]
-    problems += [
+    problems = [
         f"{where}: {code!r} is not an ISO 3166-1 alpha-2 country code"
         for where, code in codes
         if code not in COUNTRY_CODES
     ]
-    if _may_hold_nul(record):
-        problems += [
-            f"{where}: contains a NUL character (\\u0000), which no text field can store"
-            for where in _nul_paths(record, "")
-        ]
-    return problems
+    return problems + _nul_problems(record)
+
+
+def _nul_problems(record: dict[str, Any]) -> list[str]:
+    if not _may_hold_nul(record):
+        return []
+    return [
+        f"{where}: contains a NUL character (\\u0000), which no text field can store"
+        for where in _nul_paths(record, "")
+    ]
 
 
 #: How JSON writes a NUL character (orjson escapes it in keys and values alike).
@@ -221,7 +262,9 @@ def validate_record(obj: Any) -> list[str]:
     """
     verdict = _compiled_verdict(obj)
     if verdict is not True:
-        errors = sorted(_explainer().iter_errors(obj), key=lambda e: list(e.absolute_path))
+        # Walking only the failing fields makes a rejection ~10x cheaper than the whole record.
+        explainer = _explainer(_failing_fields(obj) if verdict is False else None)
+        errors = sorted(explainer.iter_errors(obj), key=lambda e: list(e.absolute_path))
         if errors:
             return [_describe(e) for e in errors[:20]]
         if verdict is False:  # they disagree: the contract's compiled form still has the say

@@ -522,7 +522,7 @@ class _Forbidden:
 
 
 def test_an_accepted_record_is_never_walked_by_jsonschema(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validation, "_explainer", _Forbidden)
+    monkeypatch.setattr(validation, "_explainer", lambda fields=None: _Forbidden())
     assert validate_record(record()) == []
     rec = record()
     rec["route"]["transit"] = ["ZZ"]  # the semantic checks still run
@@ -534,12 +534,22 @@ def test_an_accepted_record_is_never_walked_by_jsonschema(monkeypatch: pytest.Mo
 def test_if_jsonschema_finds_nothing_the_compiled_reasons_are_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(validation, "_explainer", _Silent)
+    monkeypatch.setattr(validation, "_explainer", lambda fields=None: _Silent())
     rec = record()
     rec["items"][0]["currency"] = "usd"
     (reason,) = validate_record(rec)
     assert reason.startswith("items[0].currency: ")
     assert "usd" in reason
+
+
+def test_jsonschema_walks_only_the_fields_the_compiled_validator_faults() -> None:
+    rec = record()
+    del rec["transfer_date"]
+    rec["items"][0]["category"] = "pistols"
+    rec["parties"][0]["role"] = "seller"
+    assert validation._failing_fields(rec) == {"items", "parties"}
+    assert validate_record(rec) == reasons_before(rec)
+    assert len(validate_record(rec)) == 3
 
 
 class Text(str):
