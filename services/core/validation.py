@@ -262,7 +262,7 @@ def validate_record(obj: Any) -> list[str]:
     """
     verdict = _compiled_verdict(obj)
     if verdict is not True:
-        # Walking only the failing fields makes a rejection ~10x cheaper than the whole record.
+        # Only the failing fields: a rejection then costs about a fifth of a whole walk.
         explainer = _explainer(_failing_fields(obj) if verdict is False else None)
         errors = sorted(explainer.iter_errors(obj), key=lambda e: list(e.absolute_path))
         if errors:
