@@ -109,7 +109,8 @@ def parties(draw: st.DrawFn) -> dict[str, Any]:
         p["type"] = draw(st.sampled_from(PARTY_TYPES))
     if draw(st.booleans()):
         # The schema only fixes the shape: "2023-99-99" is valid and must not break screening.
-        p["date_of_birth"] = draw(st.from_regex(r"\A\d{4}(-\d{2}(-\d{2})?)?\Z"))
+        # [0-9], not \d: the schema's patterns are ECMA-262, where \d is an ASCII digit.
+        p["date_of_birth"] = draw(st.from_regex(r"\A[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?\Z"))
     if draw(st.booleans()):
         ident = st.fixed_dictionaries(
             {
@@ -138,9 +139,9 @@ def items(draw: st.DrawFn) -> dict[str, Any]:
         it["category"] = draw(st.sampled_from(CATEGORIES))
     if "hs_code" in keys:
         hs = st.sampled_from(["9301", "930190", "9302", "9303", "9305", "9306", "930690", "8710"])
-        it["hs_code"] = draw(st.one_of(hs, st.from_regex(r"\A\d{4,10}\Z")))
+        it["hs_code"] = draw(st.one_of(hs, st.from_regex(r"\A[0-9]{4,10}\Z")))
     if "ml_code" in keys:
-        it["ml_code"] = draw(st.from_regex(r"\AML([1-9]|1\d|2[0-2])(\.?[a-z])?\Z"))
+        it["ml_code"] = draw(st.from_regex(r"\AML([1-9]|1[0-9]|2[0-2])(\.?[a-z])?\Z"))
     if draw(st.booleans()):
         it["calibre"] = draw(st.text(storable, max_size=10))
     if draw(st.booleans()):
@@ -168,7 +169,7 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         route["transit"] = draw(st.lists(countries, max_size=3))
     if draw(st.booleans()):
-        route["vessel_imo"] = draw(st.from_regex(r"\A(IMO ?)?\d{7}\Z"))
+        route["vessel_imo"] = draw(st.from_regex(r"\A(IMO ?)?[0-9]{7}\Z"))
     rec: dict[str, Any] = {
         "record_id": draw(st.text(string.ascii_letters + string.digits + "-_.:", min_size=1)),
         "transfer_date": draw(transfer_dates),
