@@ -50,6 +50,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/validation.py
 
 ## make eval: precision and recall of screening on the labelled evaluation set, per category.
 eval: $(STAMP)
