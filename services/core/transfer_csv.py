@@ -15,17 +15,23 @@ unknown columns ignored):
 - documents: ``export_licence``, ``end_user_certificate``,
   ``end_user_certificate_expiry``, ``committee_reference``, ``exemption_claimed``
 
+Rows of one transfer are adjacent, as in a file sorted or exported record by record:
+the file is read one transfer at a time, so memory does not grow with its length. A
+``record_id`` that comes back after other records' rows is rejected, never merged.
+
 The result is plain record dictionaries, validated like any other input.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from services.core.transfers import PartyRole
+from services.core.validation import BodyError, Decoded, Rejection
 
 ITEM_FIELDS = ("category", "hs_code", "ml_code", "description", "calibre", "currency")
 DOCUMENT_FIELDS = (
@@ -87,14 +93,65 @@ def _record(row: dict[str, str]) -> dict[str, Any]:
     return record
 
 
-def read_csv(text: str) -> Iterator[dict[str, Any]]:
-    """Records from CSV ``text``, in order of first appearance."""
-    records: dict[str, dict[str, Any]] = {}
-    reader = csv.DictReader(io.StringIO(text))
-    for raw in reader:
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        key = row.get("record_id", "")
-        if key not in records:
-            records[key] = _record(row)
-        records[key]["items"].append(_item(row))
-    yield from records.values()
+def _text_lines(lines: Iterable[bytes]) -> Iterator[str]:
+    """``lines`` as text; the first may start with the byte-order mark spreadsheets write."""
+    for number, line in enumerate(lines):
+        try:
+            yield line.decode("utf-8-sig" if number == 0 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise BodyError(f"line {number + 1} is not UTF-8 (byte {exc.start})") from exc
+
+
+def _decoded(
+    index: int, record: dict[str, Any], lines: tuple[int, int], repeated: bool
+) -> Decoded | Rejection:
+    raw = orjson.dumps(record).decode()
+    if not repeated:
+        return Decoded(index, record, raw)
+    where = f"line {lines[0]}" if lines[0] == lines[1] else f"lines {lines[0]}-{lines[1]}"
+    reason = (
+        f"{where}: record_id {record['record_id']!r} came earlier in the "
+        "file, with other records between; the rows of one transfer must be next to each "
+        "other (sort the file by record_id)"
+    )
+    return Rejection(index, record["record_id"], (reason,), raw)
+
+
+def csv_records(lines: Iterable[bytes]) -> Iterator[Decoded | Rejection]:
+    """Transfers from CSV ``lines`` (as a binary file iterates), one pulled per transfer.
+
+    ``index`` counts transfers from 0. Raises :class:`BodyError` when the file has no
+    header, a line is not UTF-8 or the CSV itself is broken (a field over the size limit).
+    Of the rows already read it keeps only the ``record_id`` values seen.
+    """
+    reader = csv.reader(_text_lines(lines))
+    seen: set[str] = set()
+    index = 0
+    record: dict[str, Any] | None = None
+    span = (0, 0)  # physical lines of the current transfer's rows, from 1
+    repeated = False
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise BodyError("the input is empty: no header row")
+        columns = [name.strip().lower() for name in header]
+        last = reader.line_num  # where the previous row ended
+        for values in reader:
+            start, last = last + 1, reader.line_num
+            if not values:
+                continue
+            row = dict(zip(columns, (v.strip() for v in values), strict=False))
+            key = row.get("record_id", "")
+            if record is None or key != record["record_id"]:
+                if record is not None:
+                    yield _decoded(index, record, span, repeated)
+                    index += 1
+                repeated = key in seen and key != ""  # no id at all: the schema says so
+                seen.add(key)
+                record, span = _record(row), (start, last)
+            record["items"].append(_item(row))
+            span = (span[0], last)
+    except csv.Error as exc:
+        raise BodyError(f"line {reader.line_num}: {exc}") from exc
+    if record is not None:
+        yield _decoded(index, record, span, repeated)

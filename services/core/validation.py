@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -348,3 +348,43 @@ def _from_document(doc: Any) -> Iterator[Accepted | Rejection]:
             yield check(i, obj, orjson.dumps(obj).decode())
     else:
         raise BodyError("expected a JSON object, an array of objects, or NDJSON")
+
+
+# Streams: a file read one record at a time, so memory does not grow with its length.
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A record read from a stream and not yet checked: what :func:`check` takes."""
+
+    index: int
+    obj: Any
+    raw: str
+
+
+def ndjson_records(lines: Iterable[bytes]) -> Iterator[Decoded | Rejection]:
+    """Records from NDJSON ``lines`` (as a binary file iterates), one line pulled per record.
+
+    Numbering and reasons are those of :func:`decode_batch`: ``index`` is the line number
+    - 1, blank lines count but yield nothing, a malformed line is a :class:`Rejection`.
+    Raises :class:`BodyError` on a line that is not UTF-8 (the file's encoding is wrong,
+    as for a whole body) and, at the end, when no line held anything.
+    """
+    empty = True
+    for number, line in enumerate(lines):
+        line = line.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        empty = False
+        try:
+            raw = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BodyError(f"line {number + 1} is not UTF-8 (byte {exc.start})") from exc
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield Rejection(number, None, (f"line {number + 1}: malformed JSON: {exc}",), raw)
+            continue
+        yield Decoded(number, obj, raw)
+    if empty:
+        raise BodyError("the input is empty: no line holds a record")

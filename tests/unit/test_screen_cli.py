@@ -8,8 +8,8 @@ from pathlib import Path
 
 import orjson
 
-from services.core.transfer_csv import read_csv
-from services.core.validation import validate_record
+from services.core.transfer_csv import csv_records
+from services.core.validation import Decoded, validate_record
 
 ROOT = Path(__file__).resolve().parents[2]
 DAMAGED = ROOT / "data" / "un-consolidated-2025-08-16-damaged.xml"
@@ -46,7 +46,9 @@ def test_the_haiti_timeline_csv_screens_as_domain_md_says() -> None:
 
 
 def test_csv_rows_with_one_record_id_become_one_record_with_several_items() -> None:
-    records = list(read_csv((ROOT / "samples" / "haiti-timeline.csv").read_text()))
+    with (ROOT / "samples" / "haiti-timeline.csv").open("rb") as lines:
+        records = [r.obj for r in csv_records(lines) if isinstance(r, Decoded)]
+    assert len(records) == 6
     hnp = next(r for r in records if r["record_id"] == "ht-hnp-2024-11")
     assert [i["category"] for i in hnp["items"]] == [
         "small_arms.revolver_pistol",
