@@ -1,0 +1,220 @@
+"""``ewatch screen`` on a file, end to end, against the pure ``screen()`` rate, same run.
+
+    .venv/bin/python bench/screen_file.py [--records 100000] [--large 1000000]
+
+Writes ``--records`` synthetic records (``bench/run.py``'s generator: 5 parties and 2
+items each) to a temporary NDJSON file and measures, with the full 2025 list and every
+shipped regime:
+
+(a) ``screen()`` over the same records already parsed, in this process (CPU time of
+    the loop alone, findings counted and dropped, as the command does);
+(b) ``ewatch screen FILE --timings`` in a child process, findings to a file: its wall
+    and CPU time (``os.wait4``), its peak RSS, and the command's own split into
+    loading, reading, validating, screening and writing;
+
+then (b) alone on ``--large`` records, for its peak RSS. Prints a Markdown report and
+exits non-zero when a target is missed: (b) at least 80 % of (a)'s rate on
+``--records``, under 300 MB peak RSS on ``--large``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import LIST_2025, machine, make_records  # noqa: E402
+from services.core.screening import screen  # noqa: E402
+from services.core.transfers import parse_transfer  # noqa: E402
+from services.knowledge import context_from_files  # noqa: E402
+
+GNU_TIME = "/usr/bin/time"  # for the child's own peak RSS; see run_command
+TARGET_SHARE = 0.80
+TARGET_RSS_MB = 300
+CHUNK = 10_000  # records generated at a time, so the generator's memory stays small
+
+
+def write_records(path: Path, n: int, seed: int, list_names: Sequence[str]) -> None:
+    with path.open("wb") as out:
+        for start in range(0, n, CHUNK):
+            chunk = make_records(min(CHUNK, n - start), seed + start, list_names)
+            for i, record in enumerate(chunk):
+                record["record_id"] = f"bench-{start + i}"  # unique across chunks
+                out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+
+
+@dataclass
+class Pure:
+    records: int
+    cpu: float
+    findings: int
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.cpu
+
+
+def pure_screen(path: Path) -> Pure:
+    """(a): a fresh context, as the command builds, and the parsed records screened."""
+    context = context_from_files(None, LIST_2025)
+    with path.open("rb") as lines:
+        transfers = [parse_transfer(orjson.loads(line)) for line in lines]
+    gc.collect()
+    started = time.process_time()
+    findings = sum(len(screen(t, context)) for t in transfers)
+    cpu = time.process_time() - started
+    return Pure(len(transfers), cpu, findings)
+
+
+@dataclass
+class Command:
+    records: int
+    wall: float
+    cpu: float
+    rss_mb: float
+    findings: int
+    timings: dict[str, Any]
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.cpu
+
+    @property
+    def rate_after_load(self) -> float:
+        cpu = self.timings["cpu"]
+        return self.records / (cpu["total"] - cpu["load"])
+
+
+def run_command(path: Path, records: int) -> Command:
+    """(b): the command in a child process, its CPU time from ``os.wait4``.
+
+    Its peak RSS comes from GNU time, not from this rusage: a child spawned from this
+    process starts with our (large) high-water mark, and keeps it across ``exec``; GNU
+    time's own child does not.
+    """
+    argv = [sys.executable, "-m", "services.cli.main", "screen", str(path)]
+    argv += ["--list", str(LIST_2025), "--timings", "--no-progress"]
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as errors,
+        tempfile.NamedTemporaryFile("r") as peak,
+    ):
+        argv = [GNU_TIME, "--format", "%M", "--output", peak.name, *argv]
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        stderr = errors.read().decode()
+        if child.returncode != 0:
+            raise SystemExit(f"ewatch screen exited {child.returncode}:\n{stderr}")
+        out.seek(0)
+        findings = sum(1 for _ in out)
+        rss_kib = int(peak.read().split()[-1])
+    timings = orjson.loads(stderr.strip().splitlines()[-1])
+    return Command(
+        records=records,
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss_mb=rss_kib / 1024,
+        findings=findings,
+        timings=timings,
+    )
+
+
+def split_table(cmd: Command) -> list[str]:
+    seconds = cmd.timings["cpu"]
+    total = seconds["total"]
+    rows = ["| stage | CPU s | share | per record |", "|---|---:|---:|---:|"]
+    for stage in ("load", "read", "validate", "screen", "write", "other"):
+        value = seconds[stage]
+        per = f"{value / cmd.records * 1e6:,.0f} µs" if stage != "load" else "—"
+        rows.append(f"| {stage} | {value:.2f} | {value / total:.0%} | {per} |")
+    rows.append(f"| total (inside the command) | {total:.2f} | 100% | |")
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--large", type=int, default=1_000_000, help="0: skip the large run")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+
+    from services.core.un_xml import parse_list
+
+    list_names = [p.name for p in parse_list(LIST_2025.read_bytes())[0].parties]
+    with tempfile.TemporaryDirectory(prefix="ewatch-bench-") as tmp:
+        path = Path(tmp) / "records.ndjson"
+        write_records(path, args.records, args.seed, list_names)
+        size_mb = path.stat().st_size / 1e6
+        pure = pure_screen(path)
+        gc.collect()
+        cmd = run_command(path, args.records)
+        large: Command | None = None
+        if args.large:
+            big = Path(tmp) / "large.ndjson"
+            write_records(big, args.large, args.seed, list_names)
+            path.unlink()
+            large = run_command(big, args.large)
+
+    share = cmd.rate / pure.rate
+    share_after_load = cmd.rate_after_load / pure.rate
+    print(f"## `ewatch screen` on a file ({time.strftime('%Y-%m-%d')})\n")
+    print(f"- machine: {machine()}")
+    print(
+        f"- records: {args.records:,} ({size_mb:.0f} MB of NDJSON), seed {args.seed}, "
+        f"`bench/run.py`'s generator; list {LIST_2025.name}\n"
+    )
+    print("| run | records | wall s | CPU s | records per CPU s | of (a) | peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| (a) `screen()` over parsed records, in process | {pure.records:,} | | "
+        f"{pure.cpu:.2f} | {pure.rate:,.0f} | 100% | |"
+    )
+    runs = [("(b)", cmd)] + ([("(b) large", large)] if large else [])
+    for name, run in runs:
+        print(
+            f"| {name} `ewatch screen FILE`, end to end | {run.records:,} | {run.wall:.2f} | "
+            f"{run.cpu:.2f} | {run.rate:,.0f} | {run.rate / pure.rate:.0%} | "
+            f"{run.rss_mb:.0f} MB |"
+        )
+    print(
+        f"\n- (b) without loading the rules and list (CPU of the command's run after it): "
+        f"{cmd.rate_after_load:,.0f} records/s, {share_after_load:.0%} of (a)"
+    )
+    cpu = cmd.timings["cpu"]
+    without_validation = cmd.records / (cmd.cpu - cpu["validate"])
+    print(
+        f"- (b) less its validate stage (JSON Schema, being replaced): "
+        f"{without_validation:,.0f} records/s, {without_validation / pure.rate:.0%} of (a)"
+    )
+    same = cmd.findings == pure.findings
+    verdict = "same" if same else "DIFFER"
+    print(f"- findings: (a) {pure.findings:,}, (b) {cmd.findings:,}: {verdict}")
+    print("\nWhere (b)'s time went (`--timings`: CPU time inside the command):\n")
+    print("\n".join(split_table(cmd)))
+    ok = share >= TARGET_SHARE and same and (large is None or large.rss_mb < TARGET_RSS_MB)
+    print(
+        f"\n- targets (b) ≥ {TARGET_SHARE:.0%} of (a) on {args.records:,} records, "
+        f"< {TARGET_RSS_MB} MB peak RSS on {args.large:,}: **{'met' if ok else 'NOT met'}**"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
