@@ -36,8 +36,9 @@ from services.core.transfer_csv import csv_records
 from services.core.un_xml import NotAUnListError
 from services.core.validation import BodyError, Decoded, Rejection, check, ndjson_records
 
-#: How often (seconds) findings are flushed and the progress bar moves: a reader at the
-#: other end of a pipe sees findings as they come, without a write per record.
+#: How often (seconds) findings read from a file are flushed and the progress bar moves:
+#: a reader of our output sees findings as they come, without a write per record. Input
+#: from a pipe is flushed after every record: the next one may be long in coming.
 TICK_SECONDS = 0.2
 #: Below this size a file screens too fast for a progress bar to help.
 PROGRESS_MIN_BYTES = 1 << 20
@@ -207,14 +208,16 @@ def screen_records(
     sink: FindingSink,
     on_rejection: Callable[[Rejection], None],
     on_tick: Callable[[Tally], None] = lambda _: None,
+    tick_seconds: float = TICK_SECONDS,
 ) -> Tally:
     """Check and screen each record as it is pulled from ``records``; write its findings
-    before pulling the next. ``on_tick`` runs after the first record and then every
-    :data:`TICK_SECONDS`. Errors of ``records`` (:class:`BodyError`) propagate."""
+    before pulling the next. ``on_tick`` runs after the first record and then once
+    ``tick_seconds`` of wall-clock time have passed (0: after every record). Errors of
+    ``records`` (:class:`BodyError`) propagate."""
     tally = Tally()
     clock = time.process_time  # about 0.3 µs a call, five a record
     mark = clock()
-    next_tick = mark  # the first findings go out at once
+    next_tick = time.perf_counter()  # the first findings go out at once
     for item in records:
         now = clock()
         tally.read += now - mark
@@ -239,9 +242,9 @@ def screen_records(
         now = clock()
         tally.write += now - mark
         mark = now
-        if now >= next_tick:
+        if (wall := time.perf_counter()) >= next_tick:
             on_tick(tally)
-            next_tick = now + TICK_SECONDS
+            next_tick = wall + tick_seconds
     return tally
 
 
@@ -249,6 +252,7 @@ def screen_records(
 
 
 def _size(stream: IO[bytes]) -> int | None:
+    """The size of a regular file; None for a pipe or a terminal."""
     info = os.fstat(stream.fileno())
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
@@ -373,7 +377,7 @@ def command(
     except (RulesError, NotAUnListError, AnnexError) as exc:
         raise fail(str(exc), 2) from exc
     load, cpu_load = time.perf_counter() - started, time.process_time() - cpu_started
-    size = None if stdin else _size(stream)
+    size = _size(stream)
     if progress is None:
         progress = err.is_terminal and (size is None or size >= PROGRESS_MIN_BYTES)
     bar = _Bar(stream, size, forced=not err.is_terminal) if progress else None
@@ -399,7 +403,8 @@ def command(
         try:
             with stream, live:
                 records = _records(stream, fmt or _infer(input_file))
-                tally = screen_records(records, context, sink, on_rejection, on_tick)
+                tick = TICK_SECONDS if size is not None else 0.0
+                tally = screen_records(records, context, sink, on_rejection, on_tick, tick)
                 if bar:
                     bar.finish(tally)
         finally:
