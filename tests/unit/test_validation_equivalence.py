@@ -32,8 +32,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.protocols import Validator
 
 from services.core import resources, validation
-from services.core.transfer_csv import read_csv
-from services.core.validation import COUNTRY_CODES, Rejection, check, validate_record
+from services.core.transfer_csv import csv_records
+from services.core.validation import COUNTRY_CODES, Decoded, Rejection, check, validate_record
 from services.evaluation.evaluate import load_cases
 from tests.records import record
 
@@ -69,6 +69,12 @@ def assert_equivalent(rec: Any) -> None:
 
 
 # --- the records we ship and evaluate with ----------------------------------------------
+
+
+def read_csv(text: str) -> list[dict[str, Any]]:
+    """The records CSV ``text`` decodes to (none of these files repeats a record_id)."""
+    decoded = csv_records(text.encode().splitlines(keepends=True))
+    return [d.obj for d in decoded if isinstance(d, Decoded)]
 
 
 @cache
