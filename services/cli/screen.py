@@ -308,6 +308,58 @@ def timings_json(tally: Tally, wall: tuple[float, float], cpu: tuple[float, floa
     return orjson.dumps(doc)
 
 
+def _screen_to_stdout(
+    stream: IO[bytes],
+    fmt: InputFormat,
+    context: Context,
+    output: OutputFormat,
+    bar: _Bar | None,
+    tick: float,
+) -> Tally:
+    """Screen ``stream`` onto stdout, rejections onto stderr; close ``stream``. Raises
+    :class:`BrokenPipeError` when stdout's reader has gone, :class:`BodyError` or
+    :class:`OSError` when the input cannot be read (what came before is written)."""
+    # Our own buffer whatever PYTHONUNBUFFERED says, flushed by on_tick and at the end.
+    out = open(sys.stdout.fileno(), "wb", 1 << 16, closefd=False)  # noqa: SIM115 - fd 1 stays
+    sink = SINKS[output](out)
+    console = bar.progress.console if bar else err
+
+    def on_rejection(r: Rejection) -> None:
+        console.print(
+            f"rejected record {r.index} ({r.record_id or 'no record_id'}): " + "; ".join(r.reasons),
+            markup=False,
+            highlight=False,
+        )
+
+    def on_tick(tally: Tally) -> None:
+        out.flush()
+        if bar:
+            bar.tick(tally)
+
+    live: AbstractContextManager[Any] = bar.progress if bar else nullcontext()
+    try:
+        with stream, live:
+            tally = screen_records(
+                _records(stream, fmt), context, sink, on_rejection, on_tick, tick
+            )
+            if bar:
+                bar.finish(tally)
+    finally:
+        sink.close()  # what was screened before an error still reads as valid output
+        out.flush()
+    return tally
+
+
+def _summary(tally: Tally, context: Context, seconds: float) -> str:
+    kinds = tally.kinds
+    return (
+        f"screened {tally.screened} record(s), rejected {tally.rejected}; "
+        f"{kinds['violation']} violation(s), {kinds['indicator']} indicator(s) on "
+        f"{tally.flagged} record(s) in {seconds:.2f}s — ruleset {context.ruleset.digest[:12]} "
+        f"({len(context.ruleset.regimes)} regimes), list {context.list_version}"
+    )
+
+
 def command(
     input_file: Annotated[
         Path,
@@ -381,51 +433,17 @@ def command(
     if progress is None:
         progress = err.is_terminal and (size is None or size >= PROGRESS_MIN_BYTES)
     bar = _Bar(stream, size, forced=not err.is_terminal) if progress else None
-    # Our own buffer whatever PYTHONUNBUFFERED says, flushed by on_tick and at the end.
-    out = open(sys.stdout.fileno(), "wb", 1 << 16, closefd=False)  # noqa: SIM115 - fd 1 stays
-    sink = SINKS[output](out)
-    console = bar.progress.console if bar else err
-
-    def on_rejection(r: Rejection) -> None:
-        console.print(
-            f"rejected record {r.index} ({r.record_id or 'no record_id'}): " + "; ".join(r.reasons),
-            markup=False,
-            highlight=False,
-        )
-
-    def on_tick(tally: Tally) -> None:
-        out.flush()
-        if bar:
-            bar.tick(tally)
-
-    live: AbstractContextManager[Any] = bar.progress if bar else nullcontext()
+    tick = TICK_SECONDS if size is not None else 0.0
     try:
-        try:
-            with stream, live:
-                records = _records(stream, fmt or _infer(input_file))
-                tick = TICK_SECONDS if size is not None else 0.0
-                tally = screen_records(records, context, sink, on_rejection, on_tick, tick)
-                if bar:
-                    bar.finish(tally)
-        finally:
-            sink.close()  # what was screened before an error still reads as valid output
-            out.flush()
+        tally = _screen_to_stdout(stream, fmt or _infer(input_file), context, output, bar, tick)
     except BrokenPipeError as exc:
         # Whoever read stdout stopped (`| head`): stop quietly, as a shell tool does.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(128 + signal.SIGPIPE) from exc
     except (BodyError, OSError) as exc:
         raise fail(f"{input_file}: {exc}", 2) from exc
     total = time.perf_counter() - started
-    kinds = tally.kinds
-    err.print(
-        f"screened {tally.screened} record(s), rejected {tally.rejected}; "
-        f"{kinds['violation']} violation(s), {kinds['indicator']} indicator(s) on "
-        f"{tally.flagged} record(s) in {total:.2f}s — ruleset {context.ruleset.digest[:12]} "
-        f"({len(context.ruleset.regimes)} regimes), list {context.list_version}",
-        markup=False,
-        highlight=False,
-    )
+    err.print(_summary(tally, context, total), markup=False, highlight=False)
     if timings:
         cpu = (cpu_load, time.process_time() - cpu_started)
         sys.stderr.write(timings_json(tally, (load, total), cpu).decode() + "\n")
