@@ -35,7 +35,7 @@ def violations(stdout: str) -> dict[str, list[str]]:
     return out
 
 
-def test_the_haiti_timeline_csv_screens_as_domain_md_says() -> None:
+def test_the_haiti_timeline_csv_screens_as_the_resolutions_say() -> None:
     result = ewatch("screen", str(ROOT / "samples" / "haiti-timeline.csv"))
     assert result.returncode == 0, result.stderr
     assert violations(result.stdout) == {
