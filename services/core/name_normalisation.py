@@ -139,17 +139,18 @@ _VARIANTS = """
     mouhamed mouhammad mohammod mohd
     ahmad ahmed ahmet
     mahmoud mahmud mahmood
-    yusuf yousef youssef yusef yousuf yousif yusif yosef
-    umar omar oumar
+    yusuf yousef youssef yusef yousuf yousif yusif yosef youcef youssouf yousouf
+    umar omar oumar amor
     uthman usman othman osman outhman
     hasan hassan
-    husain hussain husayn hussein hossein husein hosein
+    husain hussain husayn hussein hossein husein hosein houcine hocine houssein
     abdullah abdallah abdellah abdulla abdoullah
     abdul abdel abdal abdoul abdoel
     abdulrahman abdelrahman abderrahmane abdurrahman abdorrahman abdalrahman
     abdulaziz abdelaziz abdulazeez
-    abdulkadir abdelkader abdulqadir abdelqader abdulkader
-    qasim kassem kasim qassem qassim gasim
+    abdulkadir abdelkader abdulqadir abdelqader abdulkader abdelkadir
+    qasim kassem kasim qassem qassim gasim kacem
+    belkacem belgacem belkassem belkasem belkasam
     khalid khaled
     salih saleh saaleh
     ibrahim ebrahim brahim
@@ -189,6 +190,73 @@ def name_variant(token: str) -> str | None:
     """The name ``token`` is a romanisation of, when it is one of the listed ones
     ("kassem" and "qasim" are both "qasim"); None otherwise."""
     return _VARIANT_OF.get(token)
+
+
+# Arabic-script letters as the English romanisation of names writes them: consonants,
+# and the long vowels the script writes; the short vowels it leaves out stay out, and
+# where a name is vowelled the marks read as their vowels.
+_ARABIC_LATIN = {
+    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ٱ": "a", "ء": "", "ؤ": "u", "ئ": "i", "ب": "b",
+    "پ": "p", "ت": "t", "ٹ": "t", "ث": "th", "ج": "j", "چ": "ch", "ح": "h", "خ": "kh", "د": "d",
+    "ڈ": "d", "ذ": "dh", "ر": "r", "ڑ": "r", "ز": "z", "ژ": "zh", "س": "s", "ش": "sh", "ص": "s",
+    "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "gh", "ف": "f", "ق": "q", "ك": "k", "ک": "k",
+    "گ": "g", "ل": "l", "م": "m", "ن": "n", "ں": "n", "ه": "h", "ھ": "h", "ہ": "h", "ة": "a",
+    "ۀ": "a", "و": "u", "ي": "i", "ی": "i", "ى": "i", "ے": "e", "ـ": "",
+    "\u064e": "a", "\u0650": "i", "\u064f": "u", "\u0670": "a",  # fatha, kasra, damma
+}  # fmt: skip
+#: Where a word opens with them, the letters read as the consonants "w" and "y", and the
+#: ayn as the vowel romanisations write for it ("Abd", "Ali", "Umar").
+_ARABIC_OPENING = {"و": "w", "ي": "y", "ی": "y", "ع": "a"}
+_ARABIC_WORD = re.compile("[\u0621-\u065f\u0670-\u06d3\u06d5]+")
+_SHADDA = "\u0651"
+#: Words the letters alone would misread, by their letters as :func:`_arabic_key` writes
+#: them: a final "ى" is mostly a Persian "i" ("حقانى"), but in these names an "a"; and the
+#: titles and the words for "son of" that the Latin names leave out (see TITLES, PARTICLES).
+_ARABIC_WORDS = {
+    "الله": "allah", "موسي": "musa", "عيسي": "isa", "يحيي": "yahya", "مصطفي": "mustafa",
+    "مرتضي": "murtada", "مجتبي": "mujtaba", "طه": "taha",
+    "مثني": "muthanna", "بن": "bin", "ابن": "ibn", "بنت": "bint", "ولد": "ould", "اغ": "ag",
+    "ولي": "wali", "ملا": "mullah", "حاجي": "haji", "الحاج": "alhaj", "شيخ": "sheikh",
+    "الشيخ": "sheikh", "مولوي": "mawlawi", "قاري": "qari", "مفتي": "mufti", "امام": "imam",
+    "مولانا": "maulana", "استاد": "ustad",
+}  # fmt: skip
+#: Letters one word is written with either way: hamza seats, Persian and Arabic yeh and kaf.
+_ARABIC_KEY = str.maketrans({"ی": "ي", "ى": "ي", "ک": "ك", "أ": "ا", "إ": "ا", "آ": "ا"})
+
+
+def arabic_to_latin(text: str) -> str | None:
+    """The Arabic-script words of ``text`` in Latin letters ("عبد القادر" reads "abd al
+    qadr"), the rest as written; None when it has no Arabic letter. The article is a word
+    of its own, as the list writes it ("AL-QADIR"), and a final "ه" after a consonant the
+    vowel it mostly stands for ("حماده", Hamada)."""
+    if text.isascii():
+        return None  # most names
+    # Presentation forms ("ﻤﺤﻤﺪ") are the letters they show.
+    text = unicodedata.normalize("NFKC", text)
+    if not _ARABIC_WORD.search(text):
+        return None
+    return _ARABIC_WORD.sub(lambda m: _latin_word(m.group()), text)
+
+
+def _latin_word(word: str) -> str:
+    known = _ARABIC_WORDS.get(word.translate(_ARABIC_KEY))
+    if known is not None:
+        return known
+    article = word.startswith("ال") and len(word) > 3
+    if article:
+        word = word[2:]
+    out: list[str] = []
+    for i, ch in enumerate(word):
+        if ch == _SHADDA:
+            out.append(out[-1][-1:] if out else "")
+        elif i == 0 and ch in _ARABIC_OPENING:
+            out.append(_ARABIC_OPENING[ch])
+        elif ch == "ه" and i == len(word) - 1 and i and word[i - 1] not in "اوي":
+            out.append("a")
+        else:
+            out.append(_ARABIC_LATIN.get(ch, ch))
+    latin = "".join(out)
+    return f"al {latin}" if article else latin
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from services.core.name_normalisation import (
+    arabic_to_latin,
     country_code,
     fold,
     name_form,
@@ -31,10 +32,12 @@ from services.core.names import (
 from services.core.names import index as name_index
 from services.core.names.alignment import similarity_bound
 from services.core.names.entries import Entry
-from services.core.names.tokens import pair_sim
+from services.core.names.romanisation import arabic_named, reading
+from services.core.names.tokens import pair_sim, suffixed
 from services.core.names.tuning import CANDIDATE_CAP
 from services.core.sanctions_list import SanctionsList
 from services.core.un_xml import parse_list
+from services.evaluation import romanisations
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN = ROOT / "data" / "un-consolidated-2024-09-26.xml"
@@ -405,12 +408,12 @@ def test_many_aliases_of_a_few_parties_do_not_crowd_out_another(
 ) -> None:
     # The al-Tikriti brothers share their names and carry many aliases each; retrieval
     # scores at most three names of one party, so a relative's name is scored too. The
-    # three best, as screening asks for them, are brute force's (a seventh relative at
-    # 0.90 can still fall outside the 25 names scored).
-    fast = [c for c in index.search(query, limit=3) if c.score >= DEFAULT_THRESHOLD]
-    slow = [c for c in index.brute_force_search(query, limit=3) if c.score >= DEFAULT_THRESHOLD]
-    assert _found(fast) == _found(slow)
-    assert len(fast) >= 2
+    # three best, as screening asks for them, are brute force's. A relative whose name
+    # has a word the query lacks, or the other way round, is a near miss (names-6).
+    fast = index.search(query, limit=3)
+    assert _found(fast) == _found(index.brute_force_search(query, limit=3))
+    assert len(fast) == 3
+    assert [c.score >= DEFAULT_THRESHOLD for c in fast] == [True, False, False]
 
 
 @pytest.mark.parametrize(
@@ -468,7 +471,7 @@ def test_results_are_sorted_limited_and_frozen(index: NameIndex) -> None:
     with pytest.raises(FrozenInstanceError):
         found[0].score = 1.0  # type: ignore[misc]
     assert index.search("Jimmy Cherizier", limit=0) == []
-    assert ALGORITHM_VERSION == "names-5"
+    assert ALGORITHM_VERSION == "names-6"
     assert NEAR_MISS_FLOOR < DEFAULT_THRESHOLD
 
 
@@ -485,7 +488,8 @@ def test_search_scores_a_few_candidates_not_the_list(
 
     monkeypatch.setattr(name_index, "compare_names", counting)
     index.search("Abdul Rahman Muhammad")
-    assert 0 < calls <= CANDIDATE_CAP
+    # As written and as read (see test_a_french_romanisation_reaches_the_listed_name).
+    assert 0 < calls <= 2 * CANDIDATE_CAP
     calls = 0
     index.brute_force_search("Abdul Rahman Muhammad")
     assert calls > 1000
@@ -811,6 +815,146 @@ def test_a_name_with_a_word_twice_is_found(
 
 def test_a_year_and_month_of_birth_is_weighed_as_its_year(index: NameIndex) -> None:
     # ABDUL RAHMAN ZAHED was born in 1963: 1958-03 contradicts, 1963-02 agrees.
-    assert best(index, "Abdul Rahman Zahid", date_of_birth="1958-03").score < DEFAULT_THRESHOLD
-    agrees = best(index, "Abdul Rahman Zahid", date_of_birth="1963-02")
-    assert agrees.score > best(index, "Abdul Rahman Zahid").score
+    assert best(index, "Abdul Rahmn Zahed", date_of_birth="1958-03").score < DEFAULT_THRESHOLD
+    agrees = best(index, "Abdul Rahmn Zahed", date_of_birth="1963-02")
+    assert agrees.score > best(index, "Abdul Rahmn Zahed").score
+
+
+# --- names-6: names the list writes another way -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "reference", "dob"),
+    [("Johnsonn Andre", "HTi.002", "1997"), ("Wilsons Joseph", "HTi.004", "1993-02-28"),
+     ("Renelle Destina", "HTi.003", "1982-06-11")],
+)  # fmt: skip
+def test_a_given_name_with_a_letter_or_two_added_is_a_near_miss(
+    index: NameIndex, query: str, reference: str, dob: str
+) -> None:
+    # "Renelle" is another name than Renel: the country, which every Haitian party shares,
+    # does not make it the listed person's; the listed date of birth does.
+    cand = best(index, query, country="HT")
+    assert (cand.reference_number, cand.score) == (reference, WEAK_ALIAS_CAP)
+    assert [f[0] for f in cand.features if f[1].startswith("cap")] == ["loose_words"]
+    assert _found([cand]) == _found(index.brute_force_search(query, country="HT", limit=1))
+    supported = best(index, query, country="HT", date_of_birth=dob)
+    assert (supported.reference_number, supported.score >= DEFAULT_THRESHOLD) == (reference, True)
+
+
+def test_letters_added_to_a_word_make_another_name_unless_listed_as_one() -> None:
+    assert suffixed("renel", "renelle")
+    assert suffixed("wilsons", "wilson")
+    assert suffixed("ahmad", "ahmadi")
+    assert not suffixed("idris", "idriss")  # romanisations of one name (name_variant)
+    assert not suffixed("al", "ali")  # too short to tell
+    assert not suffixed("cherizier", "cherisier")  # a slip, not an ending
+    assert compare_names(name_form("Jimmy Chérisier"), name_form("Jimmy Cherizier")).loose is False
+
+
+@pytest.mark.parametrize(
+    ("query", "facts", "reference"),
+    [("Mohammad Rahimi", {"country": "AF"}, "TAi.015"),  # YAR MOHAMMAD RAHIMI
+     ("Thomas Lubanga Dyilo", {}, "CDi.007"),  # THOMAS LUBANGA
+     ("Nashwan Abd al-Razzaq", {}, "QDi.012"),  # NASHWAN ABD AL-RAZZAQ ABD AL-BAQI
+     ("Abdul Latif Mansur Khan", {"country": "AF"}, "TAi.007")],  # ABDUL LATIF MANSUR
+)  # fmt: skip
+def test_a_name_that_shares_only_some_words_is_a_near_miss(
+    index: NameIndex, query: str, facts: dict[str, Any], reference: str
+) -> None:
+    cand = best(index, query, **facts)
+    assert cand.reference_number == reference
+    assert NEAR_MISS_FLOOR <= cand.score < DEFAULT_THRESHOLD
+    assert _found([cand]) == _found(index.brute_force_search(query, limit=1, **facts))
+
+
+def test_a_date_of_birth_supports_a_name_that_leaves_a_part_out(index: NameIndex) -> None:
+    # YAR MOHAMMAD RAHIMI was born about 1953.
+    cand = best(index, "Mohammad Rahimi", country="AF", date_of_birth="1953")
+    assert (cand.reference_number, cand.score) == ("TAi.015", 1.0)
+    capped = best(index, "Mohammad Rahimi", country="AF")
+    assert [f[0] for f in capped.features if f[1].startswith("cap")] == ["part_of_name"]
+
+
+@pytest.mark.parametrize(
+    ("query", "reference", "listed"),
+    [("Abdelkader Hakkani", "TAi.128", "Abdul Qadir Haqqani"),
+     ("Abdelhak Ouassik", "TAi.082", "ABDUL-HAQ WASSIQ"),
+     ("Nachouane Abderrazak Abdelbaki", "QDi.012", "NASHWAN ABD AL-RAZZAQ ABD AL-BAQI"),
+     ("Mouhsen Fadel Ayed Achour El Fadli", "QDi.184", "MUHSIN FADHIL AYED ASHOUR AL-FADHLI"),
+     ("Eiman Mohamed Rabie El Zaouahiri", "QDi.006", "AIMAN MUHAMMED RABI AL-ZAWAHIRI")],
+)  # fmt: skip
+def test_a_french_romanisation_reaches_the_listed_name(
+    index: NameIndex, query: str, reference: str, listed: str
+) -> None:
+    (cand, *_) = index.search(query)
+    assert (cand.reference_number, cand.matched_name) == (reference, listed)
+    assert cand.score >= DEFAULT_THRESHOLD
+    assert "read as romanisations of one Arabic name" in cand.features[0][2]
+    assert _found([cand]) == _found(index.brute_force_search(query, limit=1))
+
+
+def test_both_romanisations_read_alike() -> None:
+    assert reading(fold("Abdelkader")) == reading(fold("ABD AL-QADIR")) == "abd kadir"
+    assert reading(fold("Abderrahmane Ould el Amar")) == reading(fold("Abd al-Rahman Amar"))
+    assert reading(fold("Youssouf")) == reading(fold("Yusuf"))
+    assert reading(fold("Houcine")) == reading(fold("Hussein")) == reading(fold("Husayn"))
+    assert reading(fold("Noureddine")) == reading(fold("Nur al-Din"))
+    assert reading(fold("Mohamed Ould Cheikh")) == reading(fold("Muhammad"))  # a title, "son of"
+
+
+def test_a_name_that_only_comes_near_once_read_is_not_read(index: NameIndex) -> None:
+    # "Abdulrahman" reads as ABDERRAHMANE OULD EL AMAR's given name, but Ahmed is not Amar:
+    # as written the names are not near, and read they are not alike word for word.
+    found = index.search("Abdulrahman Ahmed")
+    assert all(c.reference_number != "QDi.314" for c in found)
+    assert _found(found) == _found(index.brute_force_search("Abdulrahman Ahmed"))
+
+
+def test_a_western_name_is_not_read_as_an_arabic_one(sanctions: SanctionsList) -> None:
+    assert not arabic_named(sanctions.by_reference["HTi.003"])
+    assert arabic_named(sanctions.by_reference["QDi.184"])
+
+
+def test_arabic_script_is_transliterated() -> None:
+    assert arabic_to_latin("عبد القادر") == "abd al qadr"
+    assert arabic_to_latin("ﻤﺤﻤﺪ") == "mhmd"  # presentation forms
+    assert arabic_to_latin("بلال بن مروان") == "blal bin mruan"
+    assert arabic_to_latin("Jimmy Cherizier") is None
+
+
+@pytest.mark.parametrize(
+    ("script", "reference"),
+    [("محمد طاهر أنوري", "TAi.005"), ("عبد القادر محمود محمد السيد", "QDi.065"),
+     ("مختار بلمختار", "QDi.136")],
+)  # fmt: skip
+def test_an_arabic_script_name_finds_a_party_whose_script_name_the_file_lost(
+    index_2025: NameIndex, script: str, reference: str
+) -> None:
+    (cand, *_) = index_2025.search(script)
+    assert (cand.reference_number, cand.matched_on) == (reference, "name")
+    assert cand.score >= DEFAULT_THRESHOLD
+    assert "compared by the consonants of a name in Arabic script" in cand.features[0][2]
+    assert _found([cand]) == _found(index_2025.brute_force_search(script, limit=1))
+
+
+@pytest.mark.parametrize("script", ["ہ", "ه", "ا", "و ه"])
+def test_a_name_of_no_consonant_is_nothing_to_look_up(index_2025: NameIndex, script: str) -> None:
+    # A lone "h" is no distinctive word in any view.
+    assert index_2025.search(script, floor=0.0) == []
+
+
+def test_romanisation_sweep_agrees_with_brute_force(sanctions: SanctionsList) -> None:
+    # A smaller sweep of services/evaluation/romanisations.py (docs/benchmarks.md): French
+    # renderings of every twelfth listed Arabic name, and the list's own Arabic-script
+    # names against an index without them.
+    tallies = romanisations.sweep(
+        sanctions.parties[::12], per_name=1, seed=2653, samples=("french", "script")
+    )
+    french, script = tallies["french"], tallies["script"]
+    assert french.queries > 40
+    assert script.queries > 10
+    for tally in (french, script):
+        assert not tally.disagree, tally.disagree
+        assert tally.match["index"] == tally.match["brute"]
+    assert french.match["index"] >= 0.85 * french.queries
+    assert script.match["index"] >= 0.65 * script.queries

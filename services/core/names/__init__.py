@@ -16,6 +16,7 @@ from services.core.names.alignment import Comparison, compare_names
 from services.core.names.facts import best_support, name_floor
 from services.core.names.index import NameIndex
 from services.core.names.joins import runs
+from services.core.names.romanisation import query_form, read_word, reading
 from services.core.names.scoring import NameMatch, explain_names
 from services.core.names.tuning import (
     ALGORITHM_VERSION,
@@ -44,3 +45,6 @@ def clear_caches() -> None:
     runs.cache_clear()
     name_floor.cache_clear()
     best_support.cache_clear()
+    reading.cache_clear()
+    read_word.cache_clear()
+    query_form.cache_clear()

@@ -13,7 +13,14 @@ from typing import NamedTuple
 from services.core.name_normalisation import NameForm
 from services.core.names.entries import Entry
 from services.core.names.joins import Join, joined_pair_loose, rejoined
-from services.core.names.tokens import Pairs, indel, length_bound, onsets_differ, pair_sim
+from services.core.names.tokens import (
+    Pairs,
+    indel,
+    length_bound,
+    onsets_differ,
+    pair_sim,
+    suffixed,
+)
 from services.core.names.tuning import (
     JOIN_MAX_TOKENS,
     JOINED_MIN,
@@ -38,6 +45,10 @@ class Comparison(NamedTuple):
     #: "words": the pairs make the score; "spaces": the letters without spaces do (the
     #: words break at other places); "particles": the letters with particles do.
     rule: str = "words"
+    #: A person's names that pair only some of their distinctive words: a listed name part
+    #: the query leaves out, or a name part the list does not give ("Mohammad Rahimi" for
+    #: YAR MOHAMMAD RAHIMI, "Thomas Lubanga Dyilo" for THOMAS LUBANGA).
+    part: bool = False
 
 
 def compare_names(
@@ -57,12 +68,12 @@ def compare_names(
         return Comparison(0.0, False, q, n, [])
     match = _by_words(q, n, partial, memo)
     if match.sim < 1.0 and (unspaced := _unspaced(q, n, match.sim)):
-        match = match._replace(sim=unspaced[0], loose=unspaced[1], rule="spaces")
+        match = match._replace(sim=unspaced[0], loose=unspaced[1], rule="spaces", part=False)
     if match.sim < 1.0 and (q.letters != q.compact or n.letters != n.compact):
         # "Alshabaab" / "AL-SHABAAB": a particle written as part of the word.
         joined = indel(q.letters, n.letters)
         if joined >= JOINED_MIN and joined > match.sim:
-            match = match._replace(sim=joined, loose=False, rule="particles")
+            match = match._replace(sim=joined, loose=False, rule="particles", part=False)
     return match
 
 
@@ -77,7 +88,7 @@ def _by_words(
     joined less than JOINED_MIN alike ("Dongmyong" for TONG MYONG) pair loosely.
     """
     pairs = _align(q.tokens, n.tokens, memo)
-    sim, loose = _aligned_share(q, n, pairs, partial)
+    sim, loose, part = _aligned_share(q, n, pairs, partial)
     if (
         sim < 1.0
         and len(q.tokens) != len(n.tokens)
@@ -86,14 +97,14 @@ def _by_words(
     ):
         qj, nj, q_runs, n_runs, joins = joined
         joined_pairs = _align(qj.tokens, nj.tokens, memo)
-        joined_sim, joined_loose = _aligned_share(qj, nj, joined_pairs, partial)
+        joined_sim, joined_loose, joined_part = _aligned_share(qj, nj, joined_pairs, partial)
         if joined_sim > sim and qj.core_tokens and nj.core_tokens:
             loose = joined_loose or any(
                 joined_pair_loose(s, q_runs.get(i), qj.tokens[i], n_runs.get(j), nj.tokens[j])
                 for s, i, j in joined_pairs
             )
-            return Comparison(joined_sim, loose, qj, nj, joined_pairs, joins)
-    return Comparison(sim, loose, q, n, pairs)
+            return Comparison(joined_sim, loose, qj, nj, joined_pairs, joins, part=joined_part)
+    return Comparison(sim, loose, q, n, pairs, part=part)
 
 
 def _align(
@@ -124,13 +135,18 @@ def _align(
     return chosen
 
 
-def _aligned_share(q: NameForm, n: NameForm, pairs: Pairs, partial: bool) -> tuple[float, bool]:
+def _aligned_share(
+    q: NameForm, n: NameForm, pairs: Pairs, partial: bool
+) -> tuple[float, bool, bool]:
     """Share of aligned characters (length-weighted), the lower of all and core tokens;
-    and whether two distinctive words are paired only loosely (see Comparison.loose)."""
+    whether two distinctive words are paired only loosely (see Comparison.loose); and,
+    for a person (``partial``), whether a distinctive word of either name has no pair
+    (see Comparison.part)."""
     q_core, n_core, q_len, n_len = q.core, n.core, q.lengths, n.lengths
     q_tokens, n_tokens = q.tokens, n.tokens
     num = core_num = 0.0
     paired = core_paired = 0  # bit masks of the list tokens paired
+    q_core_paired = n_core_paired = 0  # distinctive words in a pair, of either name
     demoted = 0  # characters of misspelt generic words, which are no core tokens
     close = True
     loose = False
@@ -138,12 +154,12 @@ def _aligned_share(q: NameForm, n: NameForm, pairs: Pairs, partial: bool) -> tup
         aligned = s * (q_len[i] + n_len[j])
         num += aligned
         paired |= 1 << j
+        q_core_paired += q_core[i]
+        n_core_paired += n_core[j]
         if q_core[i] and n_core[j]:
             core_num += aligned
             core_paired |= 1 << j
-            loose = (
-                loose or s < SUBSET_PAIR or (s < 1.0 and onsets_differ(q_tokens[i], n_tokens[j]))
-            )
+            loose = loose or s < SUBSET_PAIR or (s < 1.0 and _other_name(q_tokens[i], n_tokens[j]))
         elif q_core[i] != n_core[j] and s >= SUBSET_PAIR:
             # "Deartment" is no word the folding knows, but it is "Department":
             # generic on both sides, as the correctly spelt word would be.
@@ -162,7 +178,14 @@ def _aligned_share(q: NameForm, n: NameForm, pairs: Pairs, partial: bool) -> tup
             if n_core[j] and not (core_paired >> j) & 1:
                 core_den -= (1 - LEFT_OUT_WEIGHT) * length
     share = min(num / den if den else 0.0, core_num / core_den if core_den else 0.0)
-    return share, loose
+    part = partial and (q_core_paired < len(q.core_tokens) or n_core_paired < len(n.core_tokens))
+    return share, loose, part
+
+
+def _other_name(a: str, b: str) -> bool:
+    """Two distinctive words, not the same, that are likely other names however alike:
+    they open with different sounds, or one is the other with a letter or two added."""
+    return onsets_differ(a, b) or suffixed(a, b)
 
 
 def _unspaced(q: NameForm, n: NameForm, sim: float) -> tuple[float, bool] | None:

@@ -9,6 +9,9 @@ from services.core.name_normalisation import NameForm, name_form, without_bracke
 from services.core.sanctions_list import AliasQuality, ListedParty, PartyKind
 
 MatchedOn = Literal["name", "alias", "weak_alias", "former_name", "original_script"]
+#: How a name is written for comparison: as listed; as both romanisations of an Arabic
+#: name read it; by the consonants Arabic script writes (see services.core.names.romanisation).
+View = Literal["listed", "reading", "consonants"]
 
 _ALIAS_KIND: dict[AliasQuality, MatchedOn] = {
     AliasQuality.GOOD: "alias", AliasQuality.AKA: "alias",
@@ -25,12 +28,21 @@ class Entry:
     form: NameForm
     matched_on: MatchedOn
     person: bool  # an individual's name parts may be left out of a query
+    view: View = "listed"
+    #: In another view, the name as listed: what it says of itself (one word, generic
+    #: words) does not change with how it is written.
+    listed: NameForm | None = None
+
+    @property
+    def as_listed(self) -> NameForm:
+        return self.listed or self.form
 
     @property
     def thin(self) -> bool:
         """One short word ("RGB", "Tek"), or an individual's single name ("Wali Mohammad"
         is "mohammad" once the title goes): many others carry it."""
-        return self.form.short or (self.person and len(self.form.tokens) == 1)
+        form = self.as_listed
+        return form.short or (self.person and len(form.tokens) == 1)
 
 
 def entries_of(index: int, party: ListedParty) -> list[Entry]:

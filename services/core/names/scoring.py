@@ -10,14 +10,14 @@ a name was flagged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
 from services.core.name_normalisation import NameForm
 from services.core.names.alignment import compare_names
-from services.core.names.entries import Entry, MatchedOn
+from services.core.names.entries import Entry, MatchedOn, View
 from services.core.names.facts import Feature, Query, Support, ceiling, support
 from services.core.names.tuning import (
     GENERIC_DROPPED_WORDS,
@@ -27,8 +27,14 @@ from services.core.names.tuning import (
 )
 from services.core.sanctions_list import ListedParty
 
-#: An entry id, its name similarity, and whether that similarity is loose.
-Scored = tuple[int, float, bool]
+
+class Scored(NamedTuple):
+    """A listed name the query resembles: what retrieval and the name scorer found."""
+
+    e_id: int
+    sim: float
+    loose: bool  # see Comparison.loose
+    part: bool  # see Comparison.part
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +62,19 @@ class Case(NamedTuple):
     support: Support
     common: bool  # a person's name made of words many listed names share
     loose: bool  # two distinctive words paired loosely (see Comparison.loose)
+    part: bool  # a person's names pair only some of their words (see Comparison.part)
     generic: bool  # either name is generic words only
     short: bool  # either name is one short word
     #: Generic words, one short word or an individual's single name, and nothing agrees.
     weak: bool
 
 
-def case_of(
-    q: Query, sim: float, entry: Entry, support: Support, common: bool, loose: bool
-) -> Case:
-    """How the query meets ``entry``, a name ``sim`` alike, with ``support``."""
-    generic = entry.form.generic or q.form.generic
-    short = entry.form.short or q.form.short
+def case_of(q: Query, scored: Scored, entry: Entry, support: Support, common: bool) -> Case:
+    """How the query meets ``entry``, a name as alike as ``scored`` says, with ``support``."""
+    generic = entry.as_listed.generic or q.form.generic
+    short = entry.as_listed.short or q.form.short
     weak = (generic or short or entry.thin) and not support.positive
-    return Case(entry, sim, support, common, loose, generic, short, weak)
+    return Case(entry, scored.sim, support, common, scored.loose, scored.part, generic, short, weak)
 
 
 class Cap(NamedTuple):
@@ -115,8 +120,14 @@ CAPS = (
     Cap(
         "loose_words",
         lambda c: c.loose and not _lifted(c.entry, c.support),
-        "a distinctive word pairs with a different listed word only loosely: a match needs a "
-        "matching date of birth or document",
+        "a distinctive word pairs with a different listed word only loosely (other sounds, or "
+        "a letter or two added): a match needs a matching date of birth or document",
+    ),
+    Cap(
+        "part_of_name",
+        lambda c: c.part and not _lifted(c.entry, c.support),
+        "the names share only some of their words (a listed name part left out, or one the "
+        "list does not give): a match needs a matching date of birth or document",
     ),
 )
 
@@ -163,12 +174,15 @@ class Hit(NamedTuple):
     case: Case
 
     @property
-    def preference(self) -> tuple[float, bool, float, int, int]:
+    def preference(self) -> tuple[float, bool, bool, bool, float, int, int]:
         """Which of a party's entries to report: best score; among capped scores, a closely
-        paired name, then the closer name; then the stronger kind."""
+        paired name, then one whose every word pairs; a name as written before one read
+        (see services.core.names.romanisation); then the closer name; then the stronger
+        kind."""
         c = self.case
         priority = KIND_PRIORITY[c.entry.matched_on]
-        return self.score, not c.loose, c.sim, -priority, -self.e_id
+        listed = c.entry.view == "listed"
+        return self.score, not c.loose, not c.part, listed, c.sim, -priority, -self.e_id
 
 
 def rank(
@@ -178,37 +192,41 @@ def rank(
     entries: Sequence[Entry],
     parties: Sequence[ListedParty],
     common: Sequence[bool],
-    common_query: bool,
+    common_query: Mapping[View, bool],
     floor: float,
 ) -> list[Hit]:
     """Each party's best entry at or above ``floor``, best first, its score adjusted by
     country, date of birth, documents and party type. ``common`` says which entries, and
-    ``common_query`` whether the query, are made of words many listed names share."""
+    ``common_query`` whether the query in each view, are made of words many listed names
+    share."""
     best: dict[int, Hit] = {}  # by party
     supports: dict[int, Support] = {}
     most = ceiling(q)
-    for e_id, sim, loose in similar:
+    for scored in similar:
+        e_id = scored.e_id
         entry = entries[e_id]
         # Many people share a common name; organisations' names are weighed by
         # their generic words instead.
-        is_common = entry.person and (common_query or common[e_id])
-        if adjust(q, case_of(q, sim, entry, most, is_common, loose)) < floor:
+        is_common = entry.person and (common_query.get(entry.view, False) or common[e_id])
+        if adjust(q, case_of(q, scored, entry, most, is_common)) < floor:
             continue  # not even a matching country and date of birth would lift it
         held_support = supports.get(entry.party)
         if held_support is None:
             held_support = supports[entry.party] = support(q, parties[entry.party])
-        met = case_of(q, sim, entry, held_support, is_common, loose)
+        met = case_of(q, scored, entry, held_support, is_common)
         hit = Hit(adjust(q, met), e_id, met)
         held = best.get(entry.party)
         if held is None or hit.preference > held.preference:
             best[entry.party] = hit
     return sorted(
         (h for h in best.values() if h.score >= floor),
-        # Capped scores tie: a closely paired name first, then the closer name.
+        # Capped scores tie: a closely paired name first, then the closer name, weighed
+        # by its kind (a nickname after a name).
         key=lambda h: (
             -h.score,
             h.case.loose,
-            -h.case.sim,
+            h.case.part,
+            -h.case.sim * KIND_WEIGHTS[h.case.entry.matched_on],
             parties[h.case.entry.party].reference_number,
         ),
     )

@@ -5,7 +5,13 @@ from __future__ import annotations
 from rapidfuzz.distance import OSA, Indel
 
 from services.core.name_normalisation import name_variant
-from services.core.names.tuning import PAIR_FLOOR, SHORT_TOKEN, VARIANT_PAIR
+from services.core.names.tuning import (
+    PAIR_FLOOR,
+    SHORT_TOKEN,
+    SUFFIX_LETTERS,
+    SUFFIX_STEM,
+    VARIANT_PAIR,
+)
 
 #: Token pairs as aligned: similarity, query position, listed position.
 Pairs = list[tuple[float, int, int]]
@@ -80,6 +86,19 @@ def onsets_differ(a: str, b: str) -> bool:
     if not (a.isascii() and b.isascii()) or a.endswith(b) or b.endswith(a):
         return False
     if not _openings(a).isdisjoint(_openings(b)) or _osa(a, b, score_cutoff=1) <= 1:
+        return False
+    variant = name_variant(a)
+    return variant is None or variant != name_variant(b)
+
+
+def suffixed(a: str, b: str) -> bool:
+    """One word is the other with a letter or two added at its end ("Renelle" for Renel,
+    "Wilsons" for Wilson, "Ahmadi" for Ahmad): another given name or a family name made
+    from it, unless the two are listed as one name's romanisations ("Idriss", "Idris")."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) < SUFFIX_STEM or not 0 < len(long) - len(short) <= SUFFIX_LETTERS:
+        return False
+    if not long.startswith(short) or not long.isascii():
         return False
     variant = name_variant(a)
     return variant is None or variant != name_variant(b)

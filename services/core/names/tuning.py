@@ -9,7 +9,7 @@ from __future__ import annotations
 from services.core.names.entries import MatchedOn
 
 #: Recorded with every finding, so a score can be traced to the rules that made it.
-ALGORITHM_VERSION = "names-5"
+ALGORITHM_VERSION = "names-6"
 
 # --- decisions -----------------------------------------------------------------
 
@@ -17,6 +17,10 @@ ALGORITHM_VERSION = "names-5"
 DEFAULT_THRESHOLD = 0.88
 #: From this up to the threshold a name is a near miss, shown to a reviewer.
 NEAR_MISS_FLOOR = 0.75
+
+#: Names read alike (another romanisation, or the consonants of Arabic script) count from
+#: this similarity, with every word closely paired: as close as a match must be.
+READ_ALIKE = DEFAULT_THRESHOLD
 
 # --- kinds of listed name --------------------------------------------------------
 
@@ -65,6 +69,11 @@ SUBSET_PAIR = 0.8
 PARTIAL_MIN_WORDS = 2
 #: The weight of the listed name parts such a query leaves out (a third given name).
 LEFT_OUT_WEIGHT = 0.6
+#: A word with at most this many letters added at its end is another name ("Renelle" for
+#: Renel, "Ahmadi" for Ahmad): the pair is loose ...
+SUFFIX_LETTERS = 2
+#: ... where the shorter word has this many letters at least ("Al" and "Ali" are a slip).
+SUFFIX_STEM = 3
 #: Joined or unspaced letters count only when they agree this well.
 JOINED_MIN = 0.9
 #: Words written as one pair with a word this alike; closely only from JOINED_MIN.
@@ -106,5 +115,7 @@ RESULT_CACHE = 200_000
 EXPLANATION_CACHE = 65536
 #: Runs of words written as one, per name: party names recur across a feed.
 RUNS_CACHE = 65536
+#: Readings of names, listed and queried: party names recur across a feed.
+READING_CACHE = 65536
 #: Least name scores per (floor, facts given): a handful of combinations.
 FLOOR_CACHE = 64
