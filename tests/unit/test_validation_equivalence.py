@@ -412,7 +412,8 @@ def test_each_mutation_is_drawn_and_most_records_are_invalid() -> None:
     seen: set[str] = set()
     verdicts: list[bool] = []
 
-    @settings(SETTINGS, max_examples=200, database=None)
+    # Derandomised: a draw that overruns the buffer is discarded, so a random run can miss a kind.
+    @settings(SETTINGS, max_examples=300, database=None, derandomize=True)
     @given(mutated_records())
     def collect(case: tuple[dict[str, Any], frozenset[str]]) -> None:
         seen.update(case[1])
