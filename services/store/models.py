@@ -111,8 +111,9 @@ class FindingRow(Base):
     ruleset_version: Mapped[int] = mapped_column(Integer)
     list_version: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    #: Set when a corrected re-send of the record no longer yields this finding.
+    #: Set when a corrected re-send or a re-screen no longer yields this finding.
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded_reason: Mapped[str | None] = mapped_column(Text)
 
     transfer: Mapped[ScreenedTransfer] = relationship(back_populates="findings")
 
@@ -135,6 +136,46 @@ class RejectedRecord(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     times_seen: Mapped[int] = mapped_column(Integer, server_default="1")
+    #: schema | malformed_json | body | malformed | error | refused (see services.store.rejections).
+    reason_kind: Mapped[str] = mapped_column(String(32), server_default="schema", index=True)
+    #: When an operator last sent it to be screened again (``ewatch rejected replay``).
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    times_replayed: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class AcceptedRecord(Base):
+    """The ledger: every record ingest said ``accepted`` for, until the matcher settles it.
+
+    Written in the same step as the publish to Kafka, so a record the broker lost (a crash,
+    the embedded broker's memory storage) is still here for the reconciler to publish again.
+    One row per (integrator, record_id); a corrected re-send replaces it and is pending again.
+    """
+
+    __tablename__ = "accepted_records"
+    __table_args__ = (
+        UniqueConstraint("integrator", "record_id"),
+        Index(
+            "ix_accepted_records_pending",
+            "received_at",
+            postgresql_where=text("settled_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    integrator: Mapped[str] = mapped_column(String(200))
+    record_id: Mapped[str] = mapped_column(String(200))
+    record: Mapped[dict[str, Any]]
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When it was last published (by ingest, or again by the reconciler).
+    published_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    times_published: Mapped[int] = mapped_column(Integer, server_default="1")
+    #: When the matcher stored its outcome for this content; NULL while pending.
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: screened | rejected, once settled.
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
 
 class RulesetVersion(Base):
