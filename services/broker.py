@@ -8,6 +8,7 @@ off; exactly-once *effects* come from record keys plus idempotent writes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.structs import RecordMetadata
 
 SCHEMA_HEADER = ("ewatch-schema", b"transfer.v1")
 
@@ -47,6 +49,23 @@ class Envelope:
             received = datetime.fromisoformat(doc["received_at"])
             return cls(str(doc["integrator"]), received, doc["record"])
         return cls("kafka", datetime.now(UTC), doc)
+
+
+async def publish(
+    producer: AIOKafkaProducer, topic: str, envelopes: Sequence[Envelope]
+) -> list[RecordMetadata]:
+    """Send ``envelopes`` keyed by record_id (one record, one partition, in order) and wait
+    until Kafka has acknowledged every one; raises ``KafkaError`` otherwise."""
+    futures = [
+        await producer.send(
+            topic,
+            value=e.encode(),
+            key=str(e.record["record_id"]).encode(),
+            headers=[SCHEMA_HEADER, ("ewatch-integrator", e.integrator.encode())],
+        )
+        for e in envelopes
+    ]
+    return list(await asyncio.gather(*futures))
 
 
 async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:

@@ -10,6 +10,7 @@ ruleset version, the current list version and the active annex from PostgreSQL;
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -88,6 +89,30 @@ def ensure_defaults(session: Session, rules_dir: Path | None = None) -> list[str
             f"imported the shipped annex {annex.symbol}, {annex.extent} (newer: ewatch crsv import)"
         )
     return said
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """Which rules, list and annex are in force: what a running matcher compares with what
+    it screens with, to switch without a restart."""
+
+    ruleset: int | None
+    sanctions_list: str | None
+    annex: str | None
+
+    @classmethod
+    def of(cls, context: Context) -> Versions:
+        annex = context.sexual_violence.annex.version if context.sexual_violence else None
+        return cls(context.ruleset.version, context.list_version, annex)
+
+
+def versions_in_force(session: Session) -> Versions:
+    """Cheap look-ups: the active ruleset, the newest list, the active annex."""
+    return Versions(
+        rulesets.active_version(session),
+        sanctions.current_version(session),
+        crsv_annexes.active_version(session),
+    )
 
 
 def context_from_database(session: Session) -> Context:

@@ -92,7 +92,8 @@ class MatcherMetrics:
         )
         self.rejected = Counter(
             "records_rejected",
-            "Messages the matcher could not screen, kept as rejected: schema | malformed | error.",
+            "Messages the matcher could not screen, kept as rejected: "
+            "schema | malformed | error | refused.",
             ["reason"],
             namespace=NAMESPACE,
             subsystem="matcher",
@@ -144,15 +145,56 @@ class MatcherMetrics:
             subsystem="matcher",
             registry=r,
         )
-
-    def handled(self) -> int:
-        """Messages screened or rejected since the process started."""
-        return int(
-            sum(
-                sample.value
-                for counter in (self.screened, self.rejected)
-                for family in counter.collect()
-                for sample in family.samples
-                if sample.name.endswith("_total")
-            )
+        self.knowledge_reloads = Counter(
+            "knowledge_reloads",
+            "Times the matcher switched to a newly activated ruleset, list or annex.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "batch_size",
+            "Messages screened and stored in one transaction.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000),
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "batch_seconds",
+            "Time to screen a batch and store its outcomes.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            buckets=REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.stale = Counter(
+            "records_stale",
+            "Deliveries not kept because newer content of the record was accepted since.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
+        )
+        self.pending = Gauge(
+            "pending_records",
+            "Accepted records not screened or rejected yet, by integrator (from the ledger).",
+            ["integrator"],
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
+        )
+        self.oldest_pending_seconds = Gauge(
+            "oldest_pending_seconds",
+            "Age of the oldest accepted record not screened or rejected yet, by integrator.",
+            ["integrator"],
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
+        )
+        self.republished = Counter(
+            "records_republished",
+            "Accepted records the reconciler published again, unsettled after the delay.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
         )

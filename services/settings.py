@@ -35,6 +35,21 @@ class Settings(BaseSettings):
     #: broker still holds (its memory storage loses it once stopped).
     drain_timeout_s: float = Field(default=300.0, ge=0)
 
+    #: The matcher screens and stores up to this many records in one transaction, waiting at
+    #: most ``matcher_batch_within_s`` for a batch to fill.
+    matcher_batch_max: int = Field(default=500, ge=1)
+    matcher_batch_within_s: float = Field(default=0.05, gt=0)
+    #: How often each matcher checks for a newly activated ruleset, list or annex.
+    reload_interval_s: float = Field(default=2.0, gt=0)
+    #: How often the reconciler looks at the ledger, and how long an accepted record may
+    #: stay unsettled before it is published again (only while the matcher's consumer
+    #: group has fewer than ``reconcile_max_lag`` messages to read: a long backlog is
+    #: waiting, not lost).
+    reconcile_interval_s: float = Field(default=5.0, gt=0)
+    republish_after_s: float = Field(default=30.0, ge=0)
+    reconcile_max_lag: int = Field(default=1000, ge=0)
+    reconcile_batch: int = Field(default=5000, ge=1)
+
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_records_per_request: int = Field(default=10_000, ge=1)
     integrator_header: str = "X-Ewatch-Integrator"

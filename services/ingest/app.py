@@ -1,22 +1,23 @@
 """The ingest HTTP API: integrators POST transfer records; valid ones go to Kafka.
 
-Every record in a request is answered for: ``accepted`` means Kafka has
-acknowledged it (``acks=all``); ``rejected`` means it is kept in PostgreSQL
-with the reasons given in the answer. If neither can be guaranteed (broker or
-database down) the whole request fails with 503 and nothing is half-done
-that a retry would duplicate: publishing is keyed by record_id and the
-matcher's writes are idempotent.
+Every record in a request is answered for: ``accepted`` means it is in the ledger of
+accepted records in PostgreSQL *and* Kafka has acknowledged it (``acks=all``) — the
+ledger rows are inserted in one statement, the records published, and the transaction
+committed only then; ``rejected`` means it is kept in PostgreSQL with the reasons given
+in the answer. If that cannot be guaranteed (broker or database down) the whole request
+fails with 503 and nothing of it is accepted; a retry duplicates nothing, since
+publishing is keyed by record_id and the matcher's writes are idempotent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -27,13 +28,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.broker import SCHEMA_HEADER, Envelope, make_producer
+from services.broker import Envelope, make_producer, publish
 from services.core.findings import SUMMARY_FIELDS
 from services.core.validation import Accepted, BodyError, Rejection, decode_batch
 from services.metrics import IngestMetrics
-from services.progress import IngestProgress
 from services.settings import Settings
-from services.store import db, reads
+from services.store import db, ledger, reads
+from services.store.outcomes import RejectionKind
 from services.store.rejections import record_rejections
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,12 @@ class Deps:
     metrics: IngestMetrics
     engine: AsyncEngine | None = None
     producer: AIOKafkaProducer | None = None
-    #: Partition -> the highest offset Kafka acknowledged for a record sent from here.
-    published: dict[int, int] = field(default_factory=dict)
 
 
-def _reason_kind(rejection: Rejection) -> str:
-    return "malformed_json" if "malformed JSON" in rejection.reasons[0] else "schema"
+def _reason_kind(rejection: Rejection) -> RejectionKind:
+    if "malformed JSON" in rejection.reasons[0]:
+        return RejectionKind.MALFORMED_JSON
+    return RejectionKind.SCHEMA
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -77,37 +78,39 @@ def _error(status: int, reason: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": reason, **extra}, status_code=status)
 
 
-async def _publish(deps: Deps, integrator: str, accepted: Sequence[Accepted]) -> None:
+async def _accept(deps: Deps, integrator: str, accepted: Sequence[Accepted]) -> None:
+    """Make ``accepted`` durable in the ledger and in Kafka, or neither (then raise)."""
+    assert deps.engine is not None
     assert deps.producer is not None
     now = datetime.now(UTC)
-    topic = deps.settings.transfers_topic
+    records = [a.record for a in accepted]
     try:
-        futures = [
-            await deps.producer.send(
-                topic,
-                value=Envelope(integrator, now, a.record).encode(),
-                key=a.transfer.record_id.encode(),
-                headers=[SCHEMA_HEADER, ("ewatch-integrator", integrator.encode())],
-            )
-            for a in accepted
-        ]
-        for sent in await asyncio.gather(*futures):
-            deps.published[sent.partition] = max(
-                deps.published.get(sent.partition, -1), sent.offset
-            )
-    except KafkaError as exc:
-        deps.metrics.publish_failures.inc()
-        raise ServiceUnavailable(f"Kafka did not acknowledge the records: {exc}") from exc
+        async with db.sessions(deps.engine).begin() as session:
+            await ledger.accept(session, integrator, records, now)
+            try:
+                envelopes = [Envelope(integrator, now, r) for r in records]
+                await publish(deps.producer, deps.settings.transfers_topic, envelopes)
+            except KafkaError as exc:  # leaving the block rolls the ledger rows back
+                deps.metrics.publish_failures.inc()
+                raise ServiceUnavailable(f"Kafka did not acknowledge the records: {exc}") from exc
+    except (SQLAlchemyError, OSError) as exc:
+        raise ServiceUnavailable(f"could not record the accepted records: {exc}") from exc
 
 
-async def _keep_rejections(deps: Deps, integrator: str, rejected: Sequence[Rejection]) -> None:
+async def _keep_rejections(
+    deps: Deps, integrator: str, rejected: Sequence[Rejection], kind: RejectionKind | None = None
+) -> None:
     if not rejected:
         return
     assert deps.engine is not None
     try:
         async with db.sessions(deps.engine).begin() as session:
-            await record_rejections(session, integrator, rejected, source="http")
-    except SQLAlchemyError as exc:
+            for reason_kind, same in groupby(
+                sorted(rejected, key=lambda r: kind or _reason_kind(r)),
+                key=lambda r: kind or _reason_kind(r),
+            ):
+                await record_rejections(session, integrator, list(same), "http", reason_kind)
+    except (SQLAlchemyError, OSError) as exc:
         raise ServiceUnavailable(f"could not store the rejected records: {exc}") from exc
 
 
@@ -156,7 +159,8 @@ async def receive(deps: Deps, request: Request) -> JSONResponse:
     except BodyError as exc:
         metrics.rejected.labels("body").inc()
         raw = body.decode("utf-8", errors="replace")
-        await _keep_rejections(deps, integrator, [Rejection(0, None, (str(exc),), raw)])
+        rejection = Rejection(0, None, (str(exc),), raw)
+        await _keep_rejections(deps, integrator, [rejection], RejectionKind.BODY)
         return _error(
             400,
             str(exc),
@@ -174,10 +178,10 @@ async def receive(deps: Deps, request: Request) -> JSONResponse:
     rejected = [o for o in outcomes if isinstance(o, Rejection)]
     await _keep_rejections(deps, integrator, rejected)
     if accepted:
-        await _publish(deps, integrator, accepted)
+        await _accept(deps, integrator, accepted)
     metrics.accepted.inc(len(accepted))
     for r in rejected:
-        metrics.rejected.labels(_reason_kind(r)).inc()
+        metrics.rejected.labels(_reason_kind(r).value).inc()
     results = [
         {"index": o.index, "record_id": o.transfer.record_id, "status": "accepted"}
         if isinstance(o, Accepted)
@@ -244,8 +248,6 @@ def create_app(settings: Settings, *, bootstrap: str, database_url: str) -> Fast
         finally:
             await deps.producer.stop()
             await deps.engine.dispose()
-            # `ewatch up`'s drain, which runs once ingest has stopped, waits for these.
-            IngestProgress(deps.published).leave(settings.data_dir)
 
     app = FastAPI(title="Embargo Watch ingest", version="1", lifespan=lifespan)
     app.state.deps = deps

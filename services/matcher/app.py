@@ -1,10 +1,13 @@
 """The matcher: a Faust app that screens every record on ``transfers.v1``.
 
-At-least-once with idempotent writes (see docs/architecture.md): the agent
-runs with ``concurrency=1`` — Faust can commit past in-flight events with
-higher concurrency (faust-streaming#606) — and each event is acknowledged only
-after :class:`~services.matcher.processing.Processor` has stored its outcome.
-Scale-out is by partitions and worker processes.
+At-least-once with idempotent writes (see docs/architecture.md): the agent takes
+batches with ``stream.noack_take`` — which, unlike ``take``, leaves acknowledging to
+us; ``take`` acks a batch's events in a ``finally`` even when handling it failed — and
+acknowledges a batch's events only after
+:class:`~services.matcher.processing.Processor` has stored all their outcomes in one
+transaction. It runs with ``concurrency=1`` (Faust can commit past in-flight events with
+more, faust-streaming#606); scale-out is by partitions and worker processes. Two timers
+keep the knowledge current and the ledger reconciled (:mod:`services.matcher.upkeep`).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.broker import broker_answers
 from services.core.context import Context
 from services.matcher.processing import Message, Processor
+from services.matcher.upkeep import KnowledgeWatcher, Reconciler
 from services.metrics import MatcherMetrics
-from services.progress import PROGRESS_PATH, MatcherProgress
 from services.settings import Settings
 from services.store import db
 from services.store.postgres import PostgresStore
@@ -75,9 +78,35 @@ def create_app(
 
     @app.agent(topic, concurrency=1, name="screen_transfers")
     async def screen_transfers(stream: Any) -> None:
-        async for event in stream.events():
-            msg = event.message
-            await processor.handle(Message(msg.topic, msg.partition, msg.offset, msg.value))
+        batches = stream.noack_take(
+            settings.matcher_batch_max, within=settings.matcher_batch_within_s
+        )
+        async for events in batches:
+            await processor.handle_batch(
+                [
+                    Message(m.topic, m.partition, m.offset, m.value)
+                    for m in (e.message for e in events)
+                ]
+            )
+            for event in events:  # only now may their offsets be committed
+                await stream.ack(event)
+
+    sync_engine = db.sync_engine(engine.url.render_as_string(hide_password=False))
+    watcher = KnowledgeWatcher(sync_engine, processor, metrics)
+    reconciler = Reconciler(engine, settings, bootstrap, metrics)
+
+    @app.timer(settings.reload_interval_s, name="watch_knowledge")  # type: ignore[untyped-decorator]
+    async def watch_knowledge() -> None:
+        await watcher.tick()
+
+    @app.timer(settings.reconcile_interval_s, name="reconcile_ledger")  # type: ignore[untyped-decorator]
+    async def reconcile_ledger() -> None:
+        await reconciler.tick()
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def stop_upkeep(app: faust.App, **kwargs: Any) -> None:
+        await reconciler.stop()
+        sync_engine.dispose()
 
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:
@@ -85,12 +114,6 @@ def create_app(
         return web.bytes(
             generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
-
-    @app.page(PROGRESS_PATH)
-    async def progress(web: Any, request: Any) -> Any:
-        # What `ewatch up`'s drain waits on: the counters /metrics serves, as a named contract.
-        progress = MatcherProgress(metrics.handled())
-        return web.bytes(progress.to_json(), content_type="application/json")
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

@@ -1,10 +1,11 @@
-"""Screening one Kafka message and storing the outcome: the matcher's only job.
+"""Screening a batch of Kafka messages and storing the outcomes: the matcher's only job.
 
-:class:`Processor.handle` returns only once the outcome is durably stored
-(screened transfer with its findings, or a rejection with its reason); the
-Faust agent acknowledges the message — and so lets its offset be committed —
-only after that. While the store is unavailable its writes are retried without
-end, with backoff, so a database outage pauses the stream instead of losing records.
+:meth:`Processor.handle_batch` returns only once every outcome of the batch is durably
+stored in one transaction (screened transfers with their findings, rejections with
+their reasons, their ledger rows settled); the Faust agent acknowledges the batch's
+events — and so lets their offsets be committed — only after that. While the store is
+unavailable the write is retried without end, with backoff, so a database outage pauses
+the stream instead of losing records.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -26,7 +27,18 @@ from services.core.screening import screen
 from services.core.transfers import parse_transfer
 from services.core.validation import Rejection, validate_record
 from services.metrics import MatcherMetrics
-from services.store.outcomes import ContentRefused, Delivery, ScreeningStore, StoreUnavailable
+from services.store.ledger import record_digest
+from services.store.outcomes import (
+    ContentRefused,
+    Delivery,
+    Refusal,
+    RejectionKind,
+    Screening,
+    ScreeningStore,
+    Stored,
+    StoreUnavailable,
+    Versions,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,83 +53,122 @@ class Message:
 
 
 class Processor:
+    """Screens with :attr:`context`, which the matcher may replace between batches."""
+
     def __init__(self, store: ScreeningStore, context: Context, metrics: MatcherMetrics) -> None:
         self.store = store
         self.context = context
         self.metrics = metrics
 
     async def handle(self, msg: Message) -> None:
-        """Screen and store ``msg``; returns when the outcome is durably stored."""
+        """Screen and store one message; returns when its outcome is durably stored."""
+        await self.handle_batch([msg])
+
+    async def handle_batch(self, messages: Sequence[Message]) -> None:
+        """Screen and store ``messages``; returns when all their outcomes are durably stored."""
         started = time.perf_counter()
+        context = self.context  # one batch, one context: its findings name one version
+        versions = Versions(context.ruleset.version, context.list_version)
+        outcomes = [self._screen(msg, context) for msg in messages]
+        screenings = [o for o in outcomes if isinstance(o, Screening)]
+        refusals = [o for o in outcomes if isinstance(o, Refusal)]
+        try:
+            stored = await self._with_retries(
+                partial(self.store.record_batch, screenings, refusals, versions)
+            )
+        except ContentRefused:
+            stored, refused = await self._one_at_a_time(screenings, refusals, versions)
+            refusals = [*refusals, *refused]
+        self._count(screenings, stored, refusals)
+        elapsed = time.perf_counter() - started
+        self.metrics.batch_size.observe(len(messages))
+        self.metrics.batch_seconds.observe(elapsed)
+        for _ in messages:
+            self.metrics.processing_seconds.observe(elapsed / len(messages))
+
+    def _screen(self, msg: Message, context: Context) -> Screening | Refusal:
         self.metrics.consumed.inc()
         try:
             envelope = Envelope.decode(msg.value)
         except (ValueError, orjson.JSONDecodeError) as exc:
-            await self._reject(msg, "kafka", None, f"not a transfer message: {exc}", "malformed")
-            return
-        reasons = validate_record(envelope.record)
+            return _refusal(msg, "kafka", None, f"not a transfer message: {exc}", "malformed")
+        record = envelope.record
+        reasons = validate_record(record)
         if reasons:
-            record_id = (
-                envelope.record.get("record_id")
-                if isinstance(envelope.record.get("record_id"), str)
-                else None
-            )
-            await self._reject(msg, envelope.integrator, record_id, "; ".join(reasons), "schema")
-            return
-        t0 = time.perf_counter()
-        try:
-            findings = screen(parse_transfer(envelope.record), self.context)
-        except Exception as exc:  # a bug in the core must not stall the stream or lose the record
-            log.exception("screening failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-            await self._reject(
+            record_id = record.get("record_id") if isinstance(record, dict) else None
+            known = isinstance(record_id, str)
+            return _refusal(
                 msg,
                 envelope.integrator,
-                envelope.record["record_id"],
-                "internal error while screening (the record is kept here to send again once "
-                f"fixed): {exc!r}",
-                "error",
+                record_id if known else None,
+                "; ".join(reasons),
+                "schema",
+                record_digest(record) if known else None,
             )
-            return
+        t0 = time.perf_counter()
+        try:
+            findings = screen(parse_transfer(record), context)
+        except Exception as exc:  # a bug in the core must not stall the stream or lose the record
+            log.exception("screening failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+            return _refusal(
+                msg,
+                envelope.integrator,
+                record["record_id"],
+                "internal error while screening (the record is kept here to send again once "
+                f"fixed with `ewatch rejected replay`): {exc!r}",
+                "error",
+                record_digest(record),
+            )
         self.metrics.screening_seconds.observe(time.perf_counter() - t0)
         delivery = Delivery(
             envelope.integrator, envelope.received_at, msg.topic, msg.partition, msg.offset
         )
-        keep = partial(
-            self.store.record_screening,
-            envelope.record,
-            findings,
-            delivery,
-            ruleset_version=self.context.ruleset.version,
-            list_version=self.context.list_version,
-        )
-        try:
-            stored = await self._with_retries(keep)
-        except ContentRefused as exc:
-            # The record's own content is what the store refuses: keep it as rejected with
-            # the reason. Any other lasting error (a schema behind the code) stops the agent.
-            log.exception("storing failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-            await self._reject(
-                msg, envelope.integrator, envelope.record["record_id"], str(exc), "error"
-            )
-            return
-        self.metrics.screened.inc()
-        if stored.new_findings:
-            for f in findings:
-                self.metrics.findings.labels(f.regime or "none", f.kind.value).inc()
-        self.metrics.processing_seconds.observe(time.perf_counter() - started)
-        lag = (datetime.now(UTC) - envelope.received_at).total_seconds()
-        self.metrics.end_to_end_seconds.observe(max(lag, 0.0))
+        return Screening(record, findings, delivery)
 
-    async def _reject(
-        self, msg: Message, integrator: str, record_id: str | None, reason: str, kind: str
+    async def _one_at_a_time(
+        self, screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions
+    ) -> tuple[list[Stored | None], list[Refusal]]:
+        """Store a batch the store refused a record at a time, keeping the records it
+        refuses as rejected with its reason."""
+        stored: list[Stored | None] = []
+        refused: list[Refusal] = []
+        for s in screenings:
+            try:
+                stored += await self._with_retries(
+                    partial(self.store.record_batch, [s], [], versions)
+                )
+            except ContentRefused as exc:
+                log.warning("the store refused record %s: %s", s.record["record_id"], exc)
+                d = s.delivery
+                raw = Envelope(d.integrator, d.received_at, s.record).encode().decode()
+                rejection = Rejection(d.offset or 0, s.record["record_id"], (str(exc),), raw)
+                refused.append(
+                    Refusal(d.integrator, rejection, RejectionKind.REFUSED, record_digest(s.record))
+                )
+                stored.append(None)
+        for r in [*refusals, *refused]:
+            await self._with_retries(partial(self.store.record_batch, [], [r], versions))
+        return stored, refused
+
+    def _count(
+        self,
+        screenings: Sequence[Screening],
+        stored: Sequence[Stored | None],
+        refusals: Sequence[Refusal],
     ) -> None:
-        log.warning("rejecting %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
-        raw = msg.value.decode("utf-8", errors="replace")
-        rejection = Rejection(msg.offset, record_id, (reason,), raw)
-        await self._with_retries(
-            partial(self.store.record_rejections, integrator, [rejection], source="kafka")
-        )
-        self.metrics.rejected.labels(kind).inc()
+        now = datetime.now(UTC)
+        for s, kept in zip(screenings, stored, strict=True):
+            if kept is None:
+                self.metrics.stale.inc()
+                continue
+            self.metrics.screened.inc()
+            if kept.new_findings:
+                for f in s.findings:
+                    self.metrics.findings.labels(f.regime or "none", f.kind.value).inc()
+            lag = (now - s.delivery.received_at).total_seconds()
+            self.metrics.end_to_end_seconds.observe(max(lag, 0.0))
+        for r in refusals:
+            self.metrics.rejected.labels(r.kind.value).inc()
 
     async def _with_retries(self, action: Callable[[], Awaitable[T]]) -> T:
         """Retry ``action`` while the store is unavailable; other errors propagate."""
@@ -130,3 +181,17 @@ class Processor:
                 log.warning("database write failed, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+def _refusal(
+    msg: Message,
+    integrator: str,
+    record_id: str | None,
+    reason: str,
+    kind: str,
+    record_sha256: str | None = None,
+) -> Refusal:
+    log.warning("rejecting %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+    raw = msg.value.decode("utf-8", errors="replace")
+    rejection = Rejection(msg.offset, record_id, (reason,), raw)
+    return Refusal(integrator, rejection, RejectionKind(kind), record_sha256)

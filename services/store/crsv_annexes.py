@@ -20,13 +20,17 @@ class Imported:
     previous: str | None  # the annex screened with before the import
 
 
+_IN_FORCE = (CrsvAnnexVersion.report_date.desc(), CrsvAnnexVersion.id.desc())
+
+
 def active(session: Session) -> CrsvAnnexVersion | None:
     """The annex screened with: the latest report date, then the latest import."""
-    return session.scalar(
-        select(CrsvAnnexVersion).order_by(
-            CrsvAnnexVersion.report_date.desc(), CrsvAnnexVersion.id.desc()
-        )
-    )
+    return session.scalar(select(CrsvAnnexVersion).order_by(*_IN_FORCE).limit(1))
+
+
+def active_version(session: Session) -> str | None:
+    """The name of :func:`active`, without loading the annex."""
+    return session.scalar(select(CrsvAnnexVersion.version).order_by(*_IN_FORCE).limit(1))
 
 
 def import_annex(session: Session, data: bytes, source: str) -> Imported:

@@ -10,18 +10,25 @@ a corrected re-send accepted meanwhile stays pending until its own content is sc
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import case, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from services.store.models import AcceptedRecord
-from services.store.screenings import record_digest
+
+
+def record_digest(record: dict[str, Any]) -> str:
+    """The content digest a record is known by, whatever its keys' order."""
+    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
 
 SCREENED = "screened"
 REJECTED = "rejected"
@@ -132,6 +139,29 @@ async def take_due(session: AsyncSession, older_than: timedelta, limit: int) -> 
         .returning(AcceptedRecord.integrator, AcceptedRecord.record, AcceptedRecord.received_at)
     )
     return sorted((Due(*row) for row in rows), key=lambda d: d.received_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    integrator: str
+    records: int
+    oldest: datetime
+
+
+_PENDING = (
+    select(AcceptedRecord.integrator, func.count(), func.min(AcceptedRecord.received_at))
+    .where(AcceptedRecord.settled_at.is_(None))
+    .group_by(AcceptedRecord.integrator)
+)
+
+
+async def pending(session: AsyncSession) -> list[Pending]:
+    """Unsettled records per integrator (on the partial index of pending rows)."""
+    return [Pending(*row) for row in await session.execute(_PENDING)]
+
+
+def pending_sync(session: Session) -> list[Pending]:
+    return [Pending(*row) for row in session.execute(_PENDING)]
 
 
 @dataclass(frozen=True, slots=True)

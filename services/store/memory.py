@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from services.core.findings import Finding, FindingDict
-from services.core.validation import Rejection
-from services.store.outcomes import Delivery, Stored
+from services.core.findings import FindingDict
+from services.store.ledger import record_digest
+from services.store.outcomes import Delivery, Refusal, Screening, Stored, Versions
 from services.store.reads import Rejected, Screened, TransferStatus
 from services.store.rejections import rejection_rows
-from services.store.screenings import record_digest
 
 
 @dataclass
@@ -54,31 +53,31 @@ class MemoryStore:
     #: (integrator, sha256 of the payload) -> the rejection, in the order first kept.
     rejections: dict[tuple[str, str], RejectionEntry] = field(default_factory=dict)
 
-    async def record_screening(
-        self,
-        record: dict[str, Any],
-        findings: Sequence[Finding],
-        delivery: Delivery,
-        *,
-        ruleset_version: int,
-        list_version: str | None,
-    ) -> Stored:
+    async def record_batch(
+        self, screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions
+    ) -> list[Stored | None]:
+        stored: list[Stored | None] = [self._screening(s, versions) for s in screenings]
+        for r in refusals:
+            self._refusal(r)
+        return stored
+
+    def _screening(self, screening: Screening, versions: Versions) -> Stored:
+        record, findings, delivery = screening.record, screening.findings, screening.delivery
         digest = record_digest(record)
-        key = (delivery.integrator, record["record_id"])
-        previous = self.transfers.get(key)
+        previous = self.transfers.get(screening.key)
         entry = TransferEntry(
             previous.id if previous else len(self.transfers) + 1,
             copy.deepcopy(record),
             digest,
             delivery,
-            ruleset_version,
-            list_version,
+            versions.ruleset,
+            versions.sanctions_list,
             datetime.now(UTC),
             previous.times_screened + 1 if previous else 1,
             previous.findings if previous else {},
             previous.superseded if previous else set(),
         )
-        self.transfers[key] = entry
+        self.transfers[screening.key] = entry
         new = [f for f in findings if f.key not in entry.findings]
         entry.findings.update((f.key, f.to_dict()) for f in new)
         revised = previous is not None and previous.record_sha256 != digest
@@ -87,16 +86,16 @@ class MemoryStore:
             entry.superseded = {k for k in entry.findings if k not in keys}
         return Stored(entry.id, len({f.key for f in new}), revised)
 
-    async def record_rejections(
-        self, integrator: str, rejections: Sequence[Rejection], source: str
-    ) -> None:
-        for row in rejection_rows(integrator, rejections, source):
+    def _refusal(self, refusal: Refusal) -> None:
+        rows = rejection_rows(refusal.integrator, [refusal.rejection], "kafka", refusal.kind)
+        for row in rows:
             key = (row["integrator"], row["raw_sha256"])
             kept = self.rejections.get(key)
             if kept is None:
                 self.rejections[key] = RejectionEntry(row)
             else:
                 kept.row["reasons"] = row["reasons"]
+                kept.row["reason_kind"] = row["reason_kind"]
                 kept.times_seen += 1
 
     async def transfer_status(self, integrator: str, record_id: str) -> TransferStatus | None:

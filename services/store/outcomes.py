@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from services.core.findings import Finding
@@ -28,6 +29,52 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Screening:
+    """One screened record, ready to keep."""
+
+    record: dict[str, Any]
+    findings: Sequence[Finding]
+    delivery: Delivery
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.delivery.integrator, self.record["record_id"])
+
+
+class RejectionKind(StrEnum):
+    """Why a record was rejected: what an operator filters on and what may be replayed."""
+
+    #: Ingest: a record the schema refuses; JSON that does not parse; a body it cannot read.
+    SCHEMA = "schema"
+    MALFORMED_JSON = "malformed_json"
+    BODY = "body"
+    #: Matcher: a message that is not a transfer envelope.
+    MALFORMED = "malformed"
+    #: Matcher: screening raised (a bug); the store refused the content. Both may be replayed.
+    ERROR = "error"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A message the matcher could not screen, to keep as rejected with its reason."""
+
+    integrator: str
+    rejection: Rejection
+    kind: RejectionKind
+    #: The record's content digest when it was one, so the ledger can settle it.
+    record_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """What a batch was screened with."""
+
+    ruleset: int
+    sanctions_list: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Stored:
     transfer_id: int
     new_findings: int
@@ -43,33 +90,21 @@ class ContentRefused(Exception):
 
 
 class ScreeningStore(Protocol):
-    """Keeps outcomes durably: each call is one transaction, done when it returns.
+    """Keeps outcomes durably: each call is one transaction, done when it returns."""
 
-    Both calls are idempotent, so a redelivered record may be stored again.
-    They raise :class:`StoreUnavailable` while the store is unreachable and
-    :class:`ContentRefused` when it refuses the content for good; any other
-    error is a lasting fault (a schema behind the code, say).
-    """
+    async def record_batch(
+        self, screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions
+    ) -> list[Stored | None]:
+        """Keep one transfer per (integrator, record_id) with one row per distinct finding,
+        and each refusal once per distinct payload; settle their ledger rows.
 
-    async def record_screening(
-        self,
-        record: dict[str, Any],
-        findings: Sequence[Finding],
-        delivery: Delivery,
-        *,
-        ruleset_version: int,
-        list_version: str | None,
-    ) -> Stored:
-        """Keep one transfer per (integrator, record_id) and one row per distinct finding.
-
-        A corrected re-send (same record_id, other content) replaces the record and
-        supersedes the findings it no longer yields.
+        Idempotent, so a redelivered batch may be stored again. Returns, per screening,
+        what was stored, or None where newer content of the record was accepted since
+        (the late, older version is not kept). A corrected re-send replaces the record
+        and supersedes the findings it no longer yields. Raises
+        :class:`StoreUnavailable` while the store is unreachable and
+        :class:`ContentRefused` when it refuses some content for good (the caller then
+        stores the batch a record at a time to find which); any other error is a
+        lasting fault (a schema behind the code, say).
         """
-        ...
-
-    async def record_rejections(
-        self, integrator: str, rejections: Sequence[Rejection], source: str
-    ) -> None:
-        """Keep each rejection once per distinct payload; a payload seen before only
-        bumps its count and takes the new reasons."""
         ...

@@ -1,20 +1,25 @@
-"""The matcher's store on PostgreSQL: one transaction per call, its errors given meaning."""
+"""The matcher's store on PostgreSQL: one transaction per batch, its errors given meaning."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from itertools import groupby
 
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.core.findings import Finding
-from services.core.validation import Rejection
-from services.store import db
-from services.store.outcomes import ContentRefused, Delivery, Stored, StoreUnavailable
+from services.store import db, ledger
+from services.store.outcomes import (
+    ContentRefused,
+    Refusal,
+    Screening,
+    Stored,
+    StoreUnavailable,
+    Versions,
+)
 from services.store.rejections import record_rejections
-from services.store.screenings import record_screening
+from services.store.screenings import record_screenings
 
 
 class PostgresStore:
@@ -23,30 +28,18 @@ class PostgresStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = db.sessions(engine)
 
-    async def record_screening(
-        self,
-        record: dict[str, Any],
-        findings: Sequence[Finding],
-        delivery: Delivery,
-        *,
-        ruleset_version: int,
-        list_version: str | None,
-    ) -> Stored:
+    async def record_batch(
+        self, screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions
+    ) -> list[Stored | None]:
         async with self._transaction() as session:
-            return await record_screening(
+            stored = await record_screenings(
                 session,
-                record,
-                findings,
-                delivery,
-                ruleset_version=ruleset_version,
-                list_version=list_version,
+                screenings,
+                ruleset_version=versions.ruleset,
+                list_version=versions.sanctions_list,
             )
-
-    async def record_rejections(
-        self, integrator: str, rejections: Sequence[Rejection], source: str
-    ) -> None:
-        async with self._transaction() as session:
-            await record_rejections(session, integrator, rejections, source)
+            await _keep_refusals(session, refusals)
+            return stored
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
@@ -58,6 +51,23 @@ class PostgresStore:
             if meaning is None:
                 raise
             raise meaning from exc
+
+
+async def _keep_refusals(session: AsyncSession, refusals: Sequence[Refusal]) -> None:
+    def group(r: Refusal) -> tuple[str, str]:
+        return (r.integrator, r.kind.value)
+
+    for (integrator, kind), same in groupby(sorted(refusals, key=group), key=group):
+        rejections = [r.rejection for r in same]
+        await record_rejections(session, integrator, rejections, "kafka", kind)
+    await ledger.settle(
+        session,
+        [
+            ledger.Settled(r.integrator, r.rejection.record_id, r.record_sha256, ledger.REJECTED)
+            for r in refusals
+            if r.record_sha256 is not None and r.rejection.record_id is not None
+        ],
+    )
 
 
 def translated(exc: DBAPIError | OSError) -> StoreUnavailable | ContentRefused | None:

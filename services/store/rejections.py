@@ -18,10 +18,14 @@ MAX_RAW_CHARS = 64 * 1024
 
 
 async def record_rejections(
-    session: AsyncSession, integrator: str, rejections: Sequence[Rejection], source: str
+    session: AsyncSession,
+    integrator: str,
+    rejections: Sequence[Rejection],
+    source: str,
+    reason_kind: str = "schema",
 ) -> None:
     """Insert the rejections; a payload seen before only bumps its counters."""
-    rows = rejection_rows(integrator, rejections, source)
+    rows = rejection_rows(integrator, rejections, source, reason_kind)
     if not rows:
         return
     stmt = insert(RejectedRecord).values(rows)
@@ -31,13 +35,14 @@ async def record_rejections(
             "last_seen_at": func.now(),
             "times_seen": RejectedRecord.times_seen + 1,
             "reasons": stmt.excluded.reasons,
+            "reason_kind": stmt.excluded.reason_kind,
         },
     )
     await session.execute(stmt)
 
 
 def rejection_rows(
-    integrator: str, rejections: Sequence[Rejection], source: str
+    integrator: str, rejections: Sequence[Rejection], source: str, reason_kind: str = "schema"
 ) -> list[dict[str, Any]]:
     """The rows to keep, one per distinct payload (the last one sent wins)."""
     rows = [
@@ -48,6 +53,7 @@ def rejection_rows(
             "raw_sha256": hashlib.sha256(r.raw.encode()).hexdigest(),
             "reasons": [_storable(reason) for reason in r.reasons],
             "source": source,
+            "reason_kind": reason_kind,
         }
         for r in rejections
     ]

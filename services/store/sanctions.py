@@ -49,9 +49,17 @@ def _report_dict(report: ImportReport) -> dict[str, Any]:
     return doc
 
 
+_NEWEST = SanctionsListVersion.id.desc()
+
+
 def current(session: Session) -> SanctionsListVersion | None:
     """The most recently imported list version."""
-    return session.scalar(select(SanctionsListVersion).order_by(SanctionsListVersion.id.desc()))
+    return session.scalar(select(SanctionsListVersion).order_by(_NEWEST).limit(1))
+
+
+def current_version(session: Session) -> str | None:
+    """The name of :func:`current`, without loading the list."""
+    return session.scalar(select(SanctionsListVersion.version).order_by(_NEWEST).limit(1))
 
 
 def import_list(

@@ -1,30 +1,177 @@
-"""Storing a screened transfer and its findings, idempotently.
+"""Storing screened transfers and their findings, idempotently, a batch at a time.
 
-:func:`record_screening` may be called any number of times for the same
-record (Kafka redelivery, a restart before the offset commit, an integrator
-re-sending): it leaves exactly one transfer row and one row per distinct
-finding. A corrected re-send (same record_id, different content) replaces the
-stored record and marks findings it no longer yields as superseded.
+:func:`record_screenings` may be called any number of times for the same
+records (Kafka redelivery, a restart before the offset commit, an integrator
+re-sending, the reconciler publishing again): it leaves exactly one transfer row
+per (integrator, record_id) and one row per distinct finding. A corrected re-send
+(same record_id, other content) replaces the stored record and marks the findings
+it no longer yields as superseded. A batch is a handful of statements, whatever its size.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.findings import Finding
-from services.store.models import FindingRow, ScreenedTransfer
-from services.store.outcomes import Delivery, Stored
+from services.store import ledger
+from services.store.ledger import Settled, record_digest
+from services.store.models import AcceptedRecord, FindingRow, ScreenedTransfer
+from services.store.outcomes import Delivery, Screening, Stored
+
+#: Rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement.
+ROWS_PER_STATEMENT = 2_000
 
 
-def record_digest(record: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+async def record_screenings(
+    session: AsyncSession,
+    screenings: Sequence[Screening],
+    *,
+    ruleset_version: int,
+    list_version: str | None,
+) -> list[Stored | None]:
+    """Upsert the transfers and insert their findings; the caller commits.
+
+    Returns, for each screening in order, what was stored, or None where the ledger
+    holds newer content for that record (an older version delivered late: keeping it
+    would undo the correction). Within the batch the last delivery of a record wins.
+    """
+    if not screenings:
+        return []
+    latest = {s.key: s for s in screenings}
+    keys = list(latest)
+    digests = {k: record_digest(s.record) for k, s in latest.items()}
+    previous = {
+        (integrator, record_id): digest
+        for integrator, record_id, digest in await session.execute(
+            select(
+                ScreenedTransfer.integrator,
+                ScreenedTransfer.record_id,
+                ScreenedTransfer.record_sha256,
+            ).where(tuple_(ScreenedTransfer.integrator, ScreenedTransfer.record_id).in_(keys))
+        )
+    }
+    stale = {
+        (integrator, record_id)
+        for integrator, record_id, digest, received_at in await session.execute(
+            select(
+                AcceptedRecord.integrator,
+                AcceptedRecord.record_id,
+                AcceptedRecord.record_sha256,
+                AcceptedRecord.received_at,
+            ).where(tuple_(AcceptedRecord.integrator, AcceptedRecord.record_id).in_(keys))
+        )
+        if digest != digests[(integrator, record_id)]
+        and received_at > latest[(integrator, record_id)].delivery.received_at
+    }
+    keep = [k for k in keys if k not in stale]
+    ids = await _upsert_transfers(
+        session, [latest[k] for k in keep], digests, ruleset_version, list_version
+    )
+    new = await _insert_findings(session, [(ids[k], latest[k].findings) for k in keep])
+    revised = {k for k in keep if k in previous and previous[k] != digests[k]}
+    for k in revised:
+        await _supersede_others(session, ids[k], latest[k].findings)
+    await ledger.settle(session, [Settled(*k, digests[k], ledger.SCREENED) for k in keep])
+    return [
+        None
+        if s.key in stale
+        else Stored(
+            ids[s.key], new.get(ids[s.key], 0) if s is latest[s.key] else 0, s.key in revised
+        )
+        for s in screenings
+    ]
+
+
+async def _upsert_transfers(
+    session: AsyncSession,
+    screenings: Sequence[Screening],
+    digests: dict[tuple[str, str], str],
+    ruleset_version: int,
+    list_version: str | None,
+) -> dict[tuple[str, str], int]:
+    ids: dict[tuple[str, str], int] = {}
+    for start in range(0, len(screenings), ROWS_PER_STATEMENT):
+        values = [
+            {
+                "integrator": s.delivery.integrator,
+                "record_id": s.record["record_id"],
+                "record": s.record,
+                "record_sha256": digests[s.key],
+                "transfer_date": s.record["transfer_date"],
+                "origin": s.record["route"]["origin"],
+                "destination": s.record["route"]["destination"],
+                "received_at": s.delivery.received_at,
+                "ruleset_version": ruleset_version,
+                "list_version": list_version,
+                "kafka_topic": s.delivery.topic,
+                "kafka_partition": s.delivery.partition,
+                "kafka_offset": s.delivery.offset,
+            }
+            for s in screenings[start : start + ROWS_PER_STATEMENT]
+        ]
+        stmt = insert(ScreenedTransfer).values(values)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["integrator", "record_id"],
+            set_={
+                **{k: stmt.excluded[k] for k in values[0] if k not in ("integrator", "record_id")},
+                "screened_at": func.now(),
+                "times_screened": ScreenedTransfer.times_screened + 1,
+            },
+        ).returning(ScreenedTransfer.integrator, ScreenedTransfer.record_id, ScreenedTransfer.id)
+        ids.update(((i, r), t) for i, r, t in await session.execute(upsert))
+    return ids
+
+
+async def _insert_findings(
+    session: AsyncSession, found: Sequence[tuple[int, Sequence[Finding]]]
+) -> dict[int, int]:
+    """Insert what is not there yet; return the number of new findings per transfer id."""
+    rows = [
+        {"transfer_id": transfer_id, "finding_key": f.key, **f.to_dict()}
+        for transfer_id, findings in found
+        for f in findings
+    ]
+    new: dict[int, int] = {}
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        stmt = (
+            insert(FindingRow)
+            .values(rows[start : start + ROWS_PER_STATEMENT])
+            .on_conflict_do_nothing(index_elements=["transfer_id", "finding_key"])
+            .returning(FindingRow.transfer_id)
+        )
+        for (transfer_id,) in await session.execute(stmt):
+            new[transfer_id] = new.get(transfer_id, 0) + 1
+    return new
+
+
+async def _supersede_others(
+    session: AsyncSession, transfer_id: int, findings: Sequence[Finding]
+) -> None:
+    """Findings the corrected record no longer yields are superseded; those it yields
+    again are in force again."""
+    keys = [f.key for f in findings] or [""]
+    await session.execute(
+        update(FindingRow)
+        .where(FindingRow.transfer_id == transfer_id)
+        .values(
+            superseded_at=case(
+                (FindingRow.finding_key.in_(keys), None),
+                else_=func.coalesce(FindingRow.superseded_at, func.now()),
+            ),
+            superseded_reason=case(
+                (FindingRow.finding_key.in_(keys), None),
+                else_=func.coalesce(
+                    FindingRow.superseded_reason,
+                    "a corrected re-send of the record no longer yields it",
+                ),
+            ),
+        )
+    )
 
 
 async def record_screening(
@@ -35,68 +182,12 @@ async def record_screening(
     *,
     ruleset_version: int,
     list_version: str | None,
-) -> Stored:
-    """Upsert the transfer and insert its findings; the caller commits."""
-    digest = record_digest(record)
-    previous = await session.scalar(
-        select(ScreenedTransfer.record_sha256).where(
-            ScreenedTransfer.integrator == delivery.integrator,
-            ScreenedTransfer.record_id == record["record_id"],
-        )
+) -> Stored | None:
+    """:func:`record_screenings` of one record."""
+    (stored,) = await record_screenings(
+        session,
+        [Screening(record, findings, delivery)],
+        ruleset_version=ruleset_version,
+        list_version=list_version,
     )
-    values = {
-        "integrator": delivery.integrator,
-        "record_id": record["record_id"],
-        "record": record,
-        "record_sha256": digest,
-        "transfer_date": record["transfer_date"],
-        "origin": record["route"]["origin"],
-        "destination": record["route"]["destination"],
-        "received_at": delivery.received_at,
-        "ruleset_version": ruleset_version,
-        "list_version": list_version,
-        "kafka_topic": delivery.topic,
-        "kafka_partition": delivery.partition,
-        "kafka_offset": delivery.offset,
-    }
-    insert_stmt = insert(ScreenedTransfer).values(values)
-    upsert = insert_stmt.on_conflict_do_update(
-        index_elements=["integrator", "record_id"],
-        set_={
-            **{k: insert_stmt.excluded[k] for k in values if k not in ("integrator", "record_id")},
-            "screened_at": func.now(),
-            "times_screened": ScreenedTransfer.times_screened + 1,
-        },
-    ).returning(ScreenedTransfer.id)
-    transfer_id = (await session.execute(upsert)).scalar_one()
-    new = await _insert_findings(session, transfer_id, findings)
-    revised = previous is not None and previous != digest
-    if revised:
-        # Findings it no longer yields are superseded; those it yields again are in force again.
-        keys = [f.key for f in findings] or [""]
-        await session.execute(
-            update(FindingRow)
-            .where(FindingRow.transfer_id == transfer_id)
-            .values(
-                superseded_at=case(
-                    (FindingRow.finding_key.in_(keys), None),
-                    else_=func.coalesce(FindingRow.superseded_at, func.now()),
-                )
-            )
-        )
-    return Stored(transfer_id, new, revised)
-
-
-async def _insert_findings(
-    session: AsyncSession, transfer_id: int, findings: Sequence[Finding]
-) -> int:
-    if not findings:
-        return 0
-    rows = [{"transfer_id": transfer_id, "finding_key": f.key, **f.to_dict()} for f in findings]
-    stmt = (
-        insert(FindingRow)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["transfer_id", "finding_key"])
-        .returning(FindingRow.id)
-    )
-    return len((await session.execute(stmt)).all())
+    return stored

@@ -41,6 +41,7 @@ async def store(url: str, rec: dict[str, object], findings: list[Finding]) -> in
                 ruleset_version=1,
                 list_version=None,
             )
+        assert stored is not None
         return stored.new_findings
     finally:
         await engine.dispose()

@@ -18,7 +18,15 @@ from services.core.findings import DesignatedRef, Finding, Kind, PartyRef, Sever
 from services.core.validation import Rejection
 from services.store import db, reads
 from services.store.memory import MemoryStore
-from services.store.outcomes import ContentRefused, Delivery, ScreeningStore
+from services.store.outcomes import (
+    ContentRefused,
+    Delivery,
+    Refusal,
+    RejectionKind,
+    Screening,
+    ScreeningStore,
+    Versions,
+)
 from services.store.postgres import PostgresStore
 from services.store.reads import Rejected, Screened, TransferStatus
 from tests.records import record
@@ -26,6 +34,7 @@ from tests.records import record
 pytestmark = pytest.mark.integration
 
 DELIVERY = Delivery("it", datetime(2024, 11, 21, tzinfo=UTC), "transfers.v1", 0, 3)
+VERSIONS = Versions(4, "2024-11-01")
 
 
 @dataclass
@@ -33,11 +42,16 @@ class Store:
     writes: ScreeningStore
     status: Callable[[str, str], Awaitable[TransferStatus | None]]
 
-    async def screen(self, rec: dict[str, object], findings: list[Finding]) -> tuple[int, bool]:
-        stored = await self.writes.record_screening(
-            rec, findings, DELIVERY, ruleset_version=4, list_version="2024-11-01"
+    async def screen(self, rec: dict[str, Any], findings: list[Finding]) -> tuple[int, bool]:
+        (stored,) = await self.writes.record_batch(
+            [Screening(rec, findings, DELIVERY)], [], VERSIONS
         )
+        assert stored is not None
         return stored.new_findings, stored.revised
+
+    async def reject(self, integrator: str, rejections: list[Rejection]) -> None:
+        refusals = [Refusal(integrator, r, RejectionKind.SCHEMA) for r in rejections]
+        await self.writes.record_batch([], refusals, VERSIONS)
 
     async def findings(self, record_id: str = "r-0") -> list[str]:
         status = await self.status("it", record_id)
@@ -122,29 +136,26 @@ async def test_a_superseded_finding_is_in_force_again_when_the_record_is_put_bac
 
 
 async def test_rejections_are_kept_once_per_payload_with_the_latest_reasons(store: Store) -> None:
-    await store.writes.record_rejections(
+    await store.reject(
         "it",
         [
             Rejection(0, "bad-1", ("one", "two"), "raw-1"),
             Rejection(1, "bad-1", ("three",), "raw-2"),
         ],
-        "http",
     )
-    await store.writes.record_rejections(
-        "it", [Rejection(0, "bad-1", ("one again",), "raw-1")], "kafka"
-    )
+    await store.reject("it", [Rejection(0, "bad-1", ("one again",), "raw-1")])
     status = await store.status("it", "bad-1")
     assert isinstance(status, Rejected)
     assert sorted(status.reasons) == ["one again", "three"]
 
 
 async def test_a_nul_in_a_rejection_is_kept_as_a_replacement_character(store: Store) -> None:
-    await store.writes.record_rejections("it", [Rejection(0, "bad-2", ("a\x00b",), "\x00")], "http")
+    await store.reject("it", [Rejection(0, "bad-2", ("a\x00b",), "\x00")])
     assert await store.status("it", "bad-2") == Rejected("bad-2", ("a\ufffdb",))
 
 
 async def test_a_record_screened_after_a_rejection_is_screened(store: Store) -> None:
-    await store.writes.record_rejections("it", [Rejection(0, "r-0", ("no",), "raw")], "http")
+    await store.reject("it", [Rejection(0, "r-0", ("no",), "raw")])
     await store.screen(record(), [])
     assert await store.findings() == []
 
@@ -164,8 +175,8 @@ async def test_postgresql_refuses_content_it_cannot_hold_and_keeps_nothing(
         with pytest.raises(
             ContentRefused, match=r"^PostgreSQL refused to store it: value too long"
         ):
-            await PostgresStore(engine).record_screening(
-                rec, [finding("A")], DELIVERY, ruleset_version=4, list_version=None
+            await PostgresStore(engine).record_batch(
+                [Screening(rec, [finding("A")], DELIVERY)], [], VERSIONS
             )
         assert await reads.transfer_status(engine, "it", "r-0") is None
     finally:

@@ -14,16 +14,13 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "broker": frozenset(),
     "metrics": frozenset(),
-    "progress": frozenset(),
     "settings": frozenset(),
     "store": frozenset({"core"}),
     "knowledge": frozenset({"core", "store"}),
     "evaluation": frozenset({"core", "knowledge"}),
-    "ingest": frozenset({"core", "store", "broker", "metrics", "progress", "settings"}),
-    "matcher": frozenset(
-        {"core", "store", "knowledge", "broker", "metrics", "progress", "settings"}
-    ),
-    "stack": frozenset({"core", "store", "knowledge", "broker", "progress", "settings"}),
+    "ingest": frozenset({"core", "store", "broker", "metrics", "settings"}),
+    "matcher": frozenset({"core", "store", "knowledge", "broker", "metrics", "settings"}),
+    "stack": frozenset({"core", "store", "knowledge", "broker", "settings"}),
     "cli": frozenset(
         {
             "core",
@@ -31,7 +28,6 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
             "knowledge",
             "broker",
             "metrics",
-            "progress",
             "settings",
             "stack",
             "ingest",

@@ -6,6 +6,7 @@ Its writes to the real store, offsets and restarts are in tests/integration/test
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,12 +18,19 @@ from services.broker import Envelope
 from services.core import rules
 from services.core.context import Context
 from services.core.findings import Finding
-from services.core.validation import Rejection
 from services.matcher import processing
 from services.matcher.processing import Message, Processor
 from services.metrics import MatcherMetrics
 from services.store.memory import MemoryStore, RejectionEntry
-from services.store.outcomes import ContentRefused, Delivery, Stored, StoreUnavailable
+from services.store.outcomes import (
+    ContentRefused,
+    Delivery,
+    Refusal,
+    Screening,
+    Stored,
+    StoreUnavailable,
+    Versions,
+)
 from services.store.reads import Rejected, Screened
 from tests.records import record
 
@@ -33,33 +41,22 @@ TOPIC = "transfers.v1"
 
 @dataclass
 class Flaky:
-    """The memory store, raising the queued errors first: one for each write."""
+    """The memory store, raising the queued errors first: a batch with screenings takes
+    the next screening error, one with only refusals the next rejection error."""
 
     store: MemoryStore = field(default_factory=MemoryStore)
     screening_errors: list[Exception] = field(default_factory=list)
     rejection_errors: list[Exception] = field(default_factory=list)
+    batches: list[tuple[int, int]] = field(default_factory=list)
 
-    async def record_screening(
-        self,
-        record: dict[str, Any],
-        findings: Sequence[Finding],
-        delivery: Delivery,
-        *,
-        ruleset_version: int,
-        list_version: str | None,
-    ) -> Stored:
-        if self.screening_errors:
-            raise self.screening_errors.pop(0)
-        return await self.store.record_screening(
-            record, findings, delivery, ruleset_version=ruleset_version, list_version=list_version
-        )
-
-    async def record_rejections(
-        self, integrator: str, rejections: Sequence[Rejection], source: str
-    ) -> None:
-        if self.rejection_errors:
-            raise self.rejection_errors.pop(0)
-        await self.store.record_rejections(integrator, rejections, source)
+    async def record_batch(
+        self, screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions
+    ) -> list[Stored | None]:
+        self.batches.append((len(screenings), len(refusals)))
+        errors = self.screening_errors if screenings else self.rejection_errors
+        if errors:
+            raise errors.pop(0)
+        return await self.store.record_batch(screenings, refusals, versions)
 
 
 @pytest.fixture
@@ -174,14 +171,15 @@ async def test_a_rejection_is_retried_too(waits: list[float]) -> None:
 async def test_content_the_store_refuses_is_kept_as_rejected_with_the_reason() -> None:
     flaky, metrics = Flaky(), MatcherMetrics()
     refusal = "PostgreSQL refused to store it: value too long for type character varying(2)"
-    flaky.screening_errors = [ContentRefused(refusal)]
+    flaky.screening_errors = [ContentRefused(refusal), ContentRefused(refusal)]  # batch, alone
     value = envelope(record("r-2"))
     await Processor(flaky, CTX, metrics).handle(message(value))
 
     row = only_rejection(flaky.store)
     assert (row["record_id"], row["reasons"], row["raw"]) == ("r-2", [refusal], value.decode())
+    assert row["reason_kind"] == "refused"
     assert flaky.store.transfers == {}
-    assert sample(metrics, "records_rejected_total", reason="error") == 1
+    assert sample(metrics, "records_rejected_total", reason="refused") == 1
     assert sample(metrics, "records_screened_total") == 0
     assert sample(metrics, "store_retries_total") == 0
 
@@ -200,8 +198,8 @@ async def test_an_internal_screening_error_keeps_the_record_with_its_payload(
     row = only_rejection(store)
     assert row["record_id"] == "r-3"
     assert row["reasons"] == [
-        "internal error while screening (the record is kept here to send again once fixed): "
-        "RuntimeError('boom')"
+        "internal error while screening (the record is kept here to send again once fixed "
+        "with `ewatch rejected replay`): RuntimeError('boom')"
     ]
     assert row["raw"] == value.decode()
     assert store.transfers == {}
@@ -236,3 +234,67 @@ async def test_a_redelivered_record_adds_no_findings_and_counts_them_once() -> N
     assert sample(metrics, "records_consumed_total") == 2
     assert sample(metrics, "records_screened_total") == 2
     assert sample(metrics, "findings_total", regime="HT", kind="violation") == 1
+
+
+async def test_a_batch_is_stored_in_one_call_and_counted_record_by_record() -> None:
+    flaky, metrics = Flaky(), MatcherMetrics()
+    bad = record("b-2")
+    del bad["route"]
+    batch = [
+        message(envelope(record("b-1")), offset=1),
+        message(envelope(bad), offset=2),
+        message(b"{", offset=3),
+        message(envelope(record("b-4")), offset=4),
+    ]
+    await Processor(flaky, CTX, metrics).handle_batch(batch)
+
+    assert flaky.batches == [(2, 2)]
+    assert set(flaky.store.transfers) == {("it", "b-1"), ("it", "b-4")}
+    kinds = sorted(e.row["reason_kind"] for e in flaky.store.rejections.values())
+    assert kinds == ["malformed", "schema"]
+    assert sample(metrics, "records_consumed_total") == 4
+    assert sample(metrics, "records_screened_total") == 2
+    assert sample(metrics, "batch_size_count") == 1
+    assert sample(metrics, "batch_size_sum") == 4
+    assert sample(metrics, "processing_seconds_count") == 4
+
+
+async def test_a_batch_the_store_refuses_is_kept_a_record_at_a_time() -> None:
+    """The store cannot say which record it refused: each is tried alone, and only the
+    one refused again is kept as rejected; the others are screened."""
+    flaky, metrics = Flaky(), MatcherMetrics()
+    refusal = "PostgreSQL refused to store it: invalid byte sequence"
+    # The whole batch, then b-1 alone goes through, b-2 alone is refused, b-3 goes through.
+    flaky.screening_errors = [ContentRefused(refusal)]
+    store = flaky.store
+    real = store.record_batch
+
+    async def refuse_b2(
+        screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions
+    ) -> list[Stored | None]:
+        if [s.record["record_id"] for s in screenings] == ["b-2"]:
+            raise ContentRefused(refusal)
+        return await real(screenings, refusals, versions)
+
+    store.record_batch = refuse_b2  # type: ignore[method-assign]
+    batch = [message(envelope(record(f"b-{i}")), offset=i) for i in (1, 2, 3)]
+    await Processor(flaky, CTX, metrics).handle_batch(batch)
+
+    assert set(store.transfers) == {("it", "b-1"), ("it", "b-3")}
+    row = only_rejection(store)
+    assert (row["record_id"], row["reasons"], row["reason_kind"]) == ("b-2", [refusal], "refused")
+    assert sample(metrics, "records_screened_total") == 2
+    assert sample(metrics, "records_rejected_total", reason="refused") == 1
+
+
+async def test_a_batch_screens_with_the_context_it_started_with() -> None:
+    """The matcher may switch context between batches; a batch names one version."""
+    store, metrics = MemoryStore(), MatcherMetrics()
+    processor = Processor(store, CTX, metrics)
+    await processor.handle_batch([message(envelope(record("v-1")), offset=1)])
+    newer = Context(ruleset=dataclasses.replace(CTX.ruleset, version=CTX.ruleset.version + 1))
+    processor.context = newer
+    await processor.handle_batch([message(envelope(record("v-2")), offset=2)])
+
+    assert store.transfers["it", "v-1"].ruleset_version == CTX.ruleset.version
+    assert store.transfers["it", "v-2"].ruleset_version == CTX.ruleset.version + 1
