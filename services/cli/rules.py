@@ -14,6 +14,7 @@ from services.cli.common import err, fail, out, session_scope
 from services.core import resources
 from services.core.rules import RulesError, Ruleset, lapse_warnings
 from services.core.rules_diff import describe
+from services.settings import get_settings
 from services.store import rulesets
 
 app = typer.Typer(help="The rules table of UN arms embargoes.", no_args_is_help=True)
@@ -129,10 +130,14 @@ def diff(a: int, b: int) -> None:
 
 @app.command("activate")
 def activate(version: int) -> None:
-    """Make VERSION the one the matcher screens with (restart the matcher to apply)."""
+    """Make VERSION the one the matchers screen with (running ones switch within seconds)."""
     try:
         with session_scope() as session:
             rulesets.activate_version(session, version)
     except rulesets.RulesetNotFound as exc:
         raise fail(str(exc)) from exc
-    err.print(f"ruleset version {version} is active; restart matchers to apply it")
+    interval = get_settings().reload_interval_s
+    err.print(
+        f"ruleset version {version} is active; running matchers switch to it within "
+        f"{interval:g} s (findings record the version they were made with)"
+    )

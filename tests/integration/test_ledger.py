@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from services.core.validation import Rejection
@@ -134,3 +139,33 @@ async def test_counts_per_integrator(database_url: str) -> None:
         ("it", 3, 1, 0, 2)
     ]
     assert [(p.integrator, p.records, p.oldest) for p in pending] == [("it", 2, T0)]
+
+
+def test_ewatch_status_shows_each_integrator_and_exits_1_while_pending(
+    database_url: str,
+) -> None:
+    env = {**os.environ, "EWATCH_DATABASE_URL": database_url}
+
+    def status(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "services.cli.main", "status", *args]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+
+    asyncio.run(accept(database_url, [record("a-1"), record("a-2")]))
+    asyncio.run(screen(database_url, record("a-1")))
+    shown = status("--json")
+    assert shown.returncode == 1, shown.stderr
+    (row,) = orjson.loads(shown.stdout)["integrators"]
+    assert {k: v for k, v in row.items() if k != "oldest_pending_seconds"} == {
+        "integrator": "it",
+        "accepted": 2,
+        "screened": 1,
+        "rejected": 0,
+        "pending": 1,
+        "refused_at_ingest": 0,
+    }
+    assert row["oldest_pending_seconds"] > 0
+    table = status()
+    assert "it" in table.stdout
+    assert "pending" in table.stdout
+    asyncio.run(screen(database_url, record("a-2")))
+    assert status().returncode == 0
