@@ -36,9 +36,7 @@ def command(
                 "rejected": c.rejected,
                 "pending": c.pending,
                 "oldest_pending_seconds": (
-                    round((now - c.oldest_pending).total_seconds(), 3)
-                    if c.oldest_pending
-                    else None
+                    round((now - c.oldest_pending).total_seconds(), 3) if c.oldest_pending else None
                 ),
                 "refused_at_ingest": c.refused,
             }

@@ -102,6 +102,47 @@ async def settle(session: AsyncSession, settled: Iterable[Settled]) -> None:
         )
 
 
+async def settle_screened(
+    session: AsyncSession, screened: Sequence[tuple[str, dict[str, Any], str, datetime]]
+) -> None:
+    """Settle these (integrator, record, digest, received_at) as screened, one statement.
+
+    An upsert rather than an update: the matcher can read a record before the ingest
+    transaction that published it has committed its ledger row. The insert then waits
+    on that row's key until ingest commits, and settles it; an update would find nothing
+    yet and leave the row pending until the reconciler sent it again. A record that came
+    straight to Kafka gets a settled row of its own.
+    """
+    if not screened:
+        return
+    rows = [
+        {
+            "integrator": integrator,
+            "record_id": record["record_id"],
+            "record": record,
+            "record_sha256": digest,
+            "received_at": received_at,
+            "settled_at": func.now(),
+            "outcome": SCREENED,
+        }
+        for integrator, record, digest, received_at in screened
+    ]
+    stmt = insert(AcceptedRecord).values(rows)
+    same = AcceptedRecord.record_sha256 == stmt.excluded.record_sha256
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["integrator", "record_id"],
+            set_={
+                "settled_at": case(
+                    (same, func.coalesce(AcceptedRecord.settled_at, func.now())),
+                    else_=AcceptedRecord.settled_at,
+                ),
+                "outcome": case((same, SCREENED), else_=AcceptedRecord.outcome),
+            },
+        )
+    )
+
+
 async def unsettle(session: AsyncSession, integrator: str, record_id: str) -> None:
     """Make a settled record pending again (a rejected one sent to be screened again)."""
     await session.execute(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.findings import Finding
 from services.store import ledger
-from services.store.ledger import Settled, record_digest
+from services.store.ledger import record_digest
 from services.store.models import AcceptedRecord, FindingRow, ScreenedTransfer
 from services.store.outcomes import Delivery, Screening, Stored
 
@@ -76,7 +76,10 @@ async def record_screenings(
     revised = {k for k in keep if k in previous and previous[k] != digests[k]}
     for k in revised:
         await _supersede_others(session, ids[k], latest[k].findings)
-    await ledger.settle(session, [Settled(*k, digests[k], ledger.SCREENED) for k in keep])
+    await ledger.settle_screened(
+        session,
+        [(k[0], latest[k].record, digests[k], latest[k].delivery.received_at) for k in keep],
+    )
     return [
         None
         if s.key in stale

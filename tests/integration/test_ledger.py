@@ -169,3 +169,26 @@ def test_ewatch_status_shows_each_integrator_and_exits_1_while_pending(
     assert "pending" in table.stdout
     asyncio.run(screen(database_url, record("a-2")))
     assert status().returncode == 0
+
+
+async def test_a_record_screened_before_ingest_commits_its_ledger_row_is_settled(
+    database_url: str,
+) -> None:
+    """Ingest commits after Kafka's acknowledgement, and the matcher may read the record
+    before that: its settling waits for ingest's row instead of missing it."""
+    engine = db.async_engine(database_url)
+    try:
+        async with db.sessions(engine).begin() as ingest:
+            await ledger.accept(ingest, "it", [record("a-1")], T0)
+            screening = asyncio.create_task(screen(database_url, record("a-1")))
+            await asyncio.sleep(0.5)
+            assert not screening.done()  # waiting on the uncommitted row's key
+        await asyncio.wait_for(screening, 10)
+    finally:
+        await engine.dispose()
+    assert states(database_url) == [("a-1", "screened")]
+
+
+async def test_a_record_sent_straight_to_kafka_gets_a_settled_row(database_url: str) -> None:
+    await screen(database_url, record("k-1"))
+    assert states(database_url) == [("k-1", "screened")]
