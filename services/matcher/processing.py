@@ -32,13 +32,13 @@ from services.store.outcomes import (
     ContentRefused,
     Delivery,
     Refusal,
-    RejectionKind,
     Screening,
     ScreeningStore,
     Stored,
     StoreUnavailable,
     Versions,
 )
+from services.store.rejections import RejectionKind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

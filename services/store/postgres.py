@@ -59,7 +59,7 @@ async def _keep_refusals(session: AsyncSession, refusals: Sequence[Refusal]) -> 
 
     for (integrator, kind), same in groupby(sorted(refusals, key=group), key=group):
         rejections = [r.rejection for r in same]
-        await record_rejections(session, integrator, rejections, "kafka", kind)
+        await record_rejections(session, integrator, rejections, "kafka", reason_kind=kind)
     await ledger.settle(
         session,
         [
