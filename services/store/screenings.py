@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Update, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,19 +72,35 @@ async def record_screening(
     new = await _insert_findings(session, transfer_id, findings)
     revised = previous is not None and previous != digest
     if revised:
-        # Findings it no longer yields are superseded; those it yields again are in force again.
-        keys = [f.key for f in findings] or [""]
-        await session.execute(
-            update(FindingRow)
-            .where(FindingRow.transfer_id == transfer_id)
-            .values(
-                superseded_at=case(
-                    (FindingRow.finding_key.in_(keys), None),
-                    else_=func.coalesce(FindingRow.superseded_at, func.now()),
-                )
-            )
-        )
+        await session.execute(supersede_unyielded(transfer_id, [f.key for f in findings]))
     return Stored(transfer_id, new, revised)
+
+
+def supersede_unyielded(
+    transfer_id: int, yielded: Sequence[str], reason: str | None = None
+) -> Update:
+    """The statement that brings a transfer's findings in line with the keys it now yields.
+
+    Findings it no longer yields are superseded (a finding superseded before keeps its time
+    and reason; one newly superseded takes ``reason``); those it yields again are in force
+    again. The matcher (a corrected re-send) and ``ewatch rescreen`` share this rule.
+    """
+    keys = list(yielded) or [""]
+    kept = FindingRow.finding_key.in_(keys)
+    return (
+        update(FindingRow)
+        .where(FindingRow.transfer_id == transfer_id)
+        .values(
+            superseded_at=case(
+                (kept, None), else_=func.coalesce(FindingRow.superseded_at, func.now())
+            ),
+            superseded_reason=case(
+                (kept, None),
+                (FindingRow.superseded_at.is_(None), reason),
+                else_=FindingRow.superseded_reason,
+            ),
+        )
+    )
 
 
 async def _insert_findings(
