@@ -382,10 +382,12 @@ def _apply(
         for f in t.change.new
     ]
     if rows:
+        # executemany: SQLAlchemy sends them as a few multi-row INSERTs, compiled once.
         session.execute(
-            insert(FindingRow)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["transfer_id", "finding_key"])
+            insert(FindingRow).on_conflict_do_nothing(
+                index_elements=["transfer_id", "finding_key"]
+            ),
+            rows,
         )
     for transfer_id, t in transfers:
         change = t.change
