@@ -73,10 +73,11 @@ async def record_screening(
     revised = previous is not None and previous != digest
     if revised:
         # Findings it no longer yields are superseded; those it yields again are in force again.
+        # Findings on sets of transfers kept on this one are record_patterns' to decide.
         keys = [f.key for f in findings] or [""]
         await session.execute(
             update(FindingRow)
-            .where(FindingRow.transfer_id == transfer_id)
+            .where(FindingRow.transfer_id == transfer_id, FindingRow.pattern_group.is_(None))
             .values(
                 superseded_at=case(
                     (FindingRow.finding_key.in_(keys), None),

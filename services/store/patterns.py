@@ -1,0 +1,330 @@
+"""Diversion patterns across transfers, kept in PostgreSQL: :func:`record_patterns`.
+
+The matcher's batch store calls it inside the batch's transaction, once the batch's
+``screened_transfers`` rows and their own findings are written. Everything it needs is in
+PostgreSQL (``pattern_transfers``, ``pattern_keys``, ``findings``), so it sees what every
+worker committed, whatever partition brought it, and survives any restart; the embedded
+broker keeps nothing. ``docs/architecture.md`` ("Stateful indicators") says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core import rules
+from services.core.patterns import (
+    Check,
+    Family,
+    Filed,
+    PatternFinding,
+    PatternRules,
+    Plan,
+    TransferFacts,
+    TransferRef,
+    checks,
+    detect,
+    facts_of,
+    reconcile,
+)
+from services.core.transfers import parse_transfer
+from services.store.models import (
+    FindingRow,
+    PatternKey,
+    PatternTransfer,
+    RulesetVersion,
+    ScreenedTransfer,
+)
+
+__all__ = ["PatternRules", "record_patterns"]
+
+log = logging.getLogger(__name__)
+
+
+async def record_patterns(
+    session: AsyncSession, transfer_ids: Sequence[int], rules: PatternRules
+) -> int:
+    """Decide again every pattern the transfers ``transfer_ids`` take part in, and keep the
+    outcome: new pattern findings inserted, those that no longer hold superseded (with the
+    reason), those that hold again restored. Returns how many findings it inserted.
+
+    Idempotent: transfers stored again unchanged do nothing, and a set found again inserts
+    nothing (``ON CONFLICT`` on the finding's key). The caller commits.
+
+    Takes a transaction-scoped advisory lock on every look-up key involved, in one sorted
+    order, before reading related transfers: it blocks while another transaction holding
+    one of them runs, and holds them to the caller's commit. The transaction must be READ
+    COMMITTED (PostgreSQL's default), so that each statement after the lock sees what the
+    previous holder committed. Call it last in the transaction, so the locks are held as
+    briefly as possible and no other row lock is taken while waiting for them.
+    """
+    if not transfer_ids:
+        return 0
+    changes = await _changes(session, sorted(set(transfer_ids)))
+    if not changes:
+        return 0
+    todo = checks([(c.old, c.new) for c in changes], rules)
+    await _lock(session, {(c.family, c.key) for c in todo})
+    await _write_facts(session, changes)
+    if not todo:
+        return 0
+    related = await _related(session, todo)
+    filed, row_ids = await _filed(session, todo)
+    plans = []
+    for n, check in enumerate(todo):
+        desired = detect(check.pattern, check.key, [f for _, f in related[n]], rules, check.span)
+        plans.append(reconcile(filed[n], desired))
+    transfer_ids_of = {f.ref: transfer_id for rows in related for transfer_id, f in rows}
+    return await _apply(session, plans, transfer_ids_of, row_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    transfer_id: int
+    old: TransferFacts | None
+    new: TransferFacts | None
+
+
+async def _changes(session: AsyncSession, transfer_ids: Sequence[int]) -> list[_Change]:
+    """The transfers whose facts differ from those kept (a new transfer, a corrected one,
+    one screened with other rules); None for facts with nothing to look a transfer up by."""
+    rows = (
+        await session.execute(
+            select(
+                ScreenedTransfer.id,
+                ScreenedTransfer.integrator,
+                ScreenedTransfer.record,
+                ScreenedTransfer.ruleset_version,
+                PatternTransfer.facts,
+            )
+            .outerjoin(PatternTransfer, PatternTransfer.transfer_id == ScreenedTransfer.id)
+            .where(ScreenedTransfer.id.in_(transfer_ids))
+        )
+    ).all()
+    rulesets = await _rulesets(session, {row.ruleset_version for row in rows})
+    changes = []
+    for row in rows:
+        facts = facts_of(parse_transfer(row.record), row.integrator, rulesets[row.ruleset_version])
+        new = facts if facts.lookup_keys() else None
+        old = TransferFacts.from_dict(row.facts) if row.facts is not None else None
+        if old != new:
+            changes.append(_Change(row.id, old, new))
+    return changes
+
+
+#: Rulesets by (digest, version): a version never changes, but its number is per database.
+_RULESETS: dict[tuple[str, int], rules.Ruleset] = {}
+
+
+async def _rulesets(session: AsyncSession, versions: Iterable[int]) -> dict[int, rules.Ruleset]:
+    """Each version's ruleset, as the transfers were screened with it: which embargoes a
+    transfer comes near is judged with the rules that judged the transfer."""
+    wanted = set(versions)
+    stored = (
+        await session.execute(
+            select(RulesetVersion.version, RulesetVersion.digest).where(
+                RulesetVersion.version.in_(wanted)
+            )
+        )
+    ).all()
+    out = {}
+    for version, digest in stored:
+        ruleset = _RULESETS.get((digest, version))
+        if ruleset is None:
+            documents = await session.scalar(
+                select(RulesetVersion.documents).where(RulesetVersion.version == version)
+            )
+            ruleset = rules.ruleset_from_documents(documents or {}, version=version)
+            _RULESETS[(digest, version)] = ruleset
+        out[version] = ruleset
+    for version in wanted - out.keys():
+        # Screened with rules read from files (version 0), or a database without them.
+        log.warning("ruleset version %d is not stored; patterns use the shipped rules", version)
+        out[version] = _shipped()
+    return out
+
+
+@cache
+def _shipped() -> rules.Ruleset:
+    return rules.load_directory()
+
+
+def lock_id(family: Family, key: str) -> int:
+    """The advisory lock of one look-up key: 64 bits of its digest, signed as PostgreSQL's
+    bigint. Two keys sharing one only wait for each other."""
+    digest = hashlib.sha256(f"ewatch.pattern\x1f{family}\x1f{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _lock(session: AsyncSession, keys: Iterable[tuple[Family, str]]) -> None:
+    """Every transaction takes its locks in ascending order, so two never wait on each
+    other; ``unnest`` hands them to the function in the array's order."""
+    ids = sorted({lock_id(family, key) for family, key in keys})
+    if ids:
+        await session.execute(
+            text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ids AS bigint[])) k"),
+            {"ids": ids},
+        )
+
+
+async def _write_facts(session: AsyncSession, changes: Sequence[_Change]) -> None:
+    changed = [c.transfer_id for c in changes]
+    await session.execute(delete(PatternKey).where(PatternKey.transfer_id.in_(changed)))
+    gone = [c.transfer_id for c in changes if c.new is None]
+    if gone:
+        await session.execute(delete(PatternTransfer).where(PatternTransfer.transfer_id.in_(gone)))
+    kept = [(c.transfer_id, c.new) for c in changes if c.new is not None]
+    if not kept:
+        return
+    stmt = insert(PatternTransfer).values(
+        [{"transfer_id": transfer_id, "facts": new.to_dict()} for transfer_id, new in kept]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["transfer_id"], set_={"facts": stmt.excluded.facts}
+        )
+    )
+    await session.execute(
+        insert(PatternKey).values(
+            [
+                {
+                    "transfer_id": transfer_id,
+                    "family": family.value,
+                    "key": key,
+                    "transfer_date": new.transfer_date,
+                }
+                for transfer_id, new in kept
+                for family, key in sorted(new.lookup_keys())
+            ]
+        )
+    )
+
+
+_RELATED = text(
+    """
+    SELECT c.n, k.transfer_id, t.facts
+    FROM unnest(CAST(:families AS text[]), CAST(:keys AS text[]), CAST(:los AS date[]),
+                CAST(:his AS date[])) WITH ORDINALITY AS c(family, key, lo, hi, n)
+    JOIN pattern_keys k
+      ON k.family = c.family AND k.key = c.key
+     AND k.transfer_date BETWEEN coalesce(c.lo, '-infinity') AND coalesce(c.hi, 'infinity')
+    JOIN pattern_transfers t ON t.transfer_id = k.transfer_id
+    """
+)
+
+_FILED = text(
+    """
+    SELECT c.n, f.id, f.finding_key, f.superseded_at IS NULL AS in_force,
+           f.evidence -> 'transfers' AS members
+    FROM unnest(CAST(:groups AS text[]), CAST(:los AS date[]), CAST(:his AS date[]))
+         WITH ORDINALITY AS c(grp, lo, hi, n)
+    JOIN findings f
+      ON f.pattern_group = c.grp
+     AND f.pattern_anchor BETWEEN coalesce(c.lo, '-infinity') AND coalesce(c.hi, 'infinity')
+    """
+)
+
+
+async def _related(
+    session: AsyncSession, todo: Sequence[Check]
+) -> list[list[tuple[int, TransferFacts]]]:
+    """Per check, the transfers of its key dated within what its span loads; one statement
+    for all of them."""
+    rows = await session.execute(
+        _RELATED,
+        {
+            "families": [c.family.value for c in todo],
+            "keys": [c.key for c in todo],
+            "los": [c.span.load_lo for c in todo],
+            "his": [c.span.load_hi for c in todo],
+        },
+    )
+    parsed: dict[int, TransferFacts] = {}
+    out: list[list[tuple[int, TransferFacts]]] = [[] for _ in todo]
+    for n, transfer_id, facts in rows:
+        f = parsed.get(transfer_id)
+        if f is None:
+            f = parsed[transfer_id] = TransferFacts.from_dict(facts)
+        out[n - 1].append((transfer_id, f))
+    return out
+
+
+async def _filed(
+    session: AsyncSession, todo: Sequence[Check]
+) -> tuple[list[list[Filed]], dict[str, int]]:
+    """Per check, the findings filed under its group with their anchor in its span; and the
+    row id of each by its key (a key names its transfers, so it has one row)."""
+    rows = await session.execute(
+        _FILED,
+        {
+            "groups": [c.group for c in todo],
+            "los": [c.span.lo for c in todo],
+            "his": [c.span.hi for c in todo],
+        },
+    )
+    out: list[list[Filed]] = [[] for _ in todo]
+    row_ids = {}
+    for n, row_id, key, in_force, members in rows:
+        refs = tuple(TransferRef(m["integrator"], m["record_id"]) for m in members or ())
+        out[n - 1].append(Filed(key, in_force, refs))
+        row_ids[key] = row_id
+    return out, row_ids
+
+
+async def _apply(
+    session: AsyncSession,
+    plans: Iterable[Plan],
+    transfer_ids: Mapping[TransferRef, int],
+    row_ids: Mapping[str, int],
+) -> int:
+    """Carry out ``plans`` in three statements at most; returns how many findings were
+    inserted. ``transfer_ids``: of every related transfer; ``row_ids``: of every filed one."""
+    inserts = [_row(pf, transfer_ids[pf.holder]) for plan in plans for pf in plan.insert]
+    restore = [row_ids[key] for plan in plans for key in plan.restore]
+    supersede = [(row_ids[key], why) for plan in plans for key, why in plan.supersede]
+    inserted = 0
+    if inserts:
+        stmt = (
+            insert(FindingRow)
+            .values(inserts)
+            .on_conflict_do_nothing(index_elements=["transfer_id", "finding_key"])
+            .returning(FindingRow.id)
+        )
+        inserted = len((await session.execute(stmt)).all())
+    if restore:
+        await session.execute(
+            update(FindingRow)
+            .where(FindingRow.id.in_(restore))
+            .values(superseded_at=None, superseded_reason=None)
+        )
+    if supersede:
+        await session.execute(_SUPERSEDE, {"ids": [i for i, _ in supersede],
+                                           "reasons": [why for _, why in supersede]})  # fmt: skip
+    return inserted
+
+
+_SUPERSEDE = text(
+    """
+    UPDATE findings f SET superseded_at = now(), superseded_reason = s.reason
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS s(id, reason)
+    WHERE f.id = s.id
+    """
+)
+
+
+def _row(pf: PatternFinding, transfer_id: int) -> dict[str, Any]:
+    return {
+        "transfer_id": transfer_id,
+        "finding_key": pf.key,
+        **pf.finding.to_dict(),
+        "pattern_group": pf.group,
+        "pattern_anchor": pf.anchor,
+    }
