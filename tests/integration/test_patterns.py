@@ -186,11 +186,16 @@ async def test_a_restarted_matcher_finds_the_set_a_stopped_one_began(url: str) -
     assert await store(url, SPLIT[2:], integrator="customs-ht", partition=2) == 1
 
 
-async def race(url: str, halves: Sequence[Sequence[dict[str, Any]]]) -> list[int]:
+async def race(
+    url: str, halves: Sequence[Sequence[dict[str, Any]]], *, both_decide_first: bool = False
+) -> list[int]:
     """Two workers, each with its own engine, store one half each at the same time: both
-    have written their transfers before either looks for related ones."""
+    have written their transfers before either looks for related ones. With
+    ``both_decide_first``, neither commits before both have decided (which, with the lock
+    in place, would wait for ever: the second cannot decide before the first commits)."""
     engines = [db.async_engine(url) for _ in halves]
     written = asyncio.Barrier(len(halves))
+    decided = asyncio.Barrier(len(halves))
 
     async def worker(engine: AsyncEngine, half: Sequence[dict[str, Any]], n: int) -> int:
         async with db.sessions(engine).begin() as session:
@@ -206,7 +211,10 @@ async def race(url: str, halves: Sequence[Sequence[dict[str, Any]]]) -> list[int
                 )
                 ids.append(stored.transfer_id)
             await written.wait()
-            return await record_patterns(session, ids, RULES)
+            new = await record_patterns(session, ids, RULES)
+            if both_decide_first:
+                await decided.wait()
+            return new
 
     try:
         return list(
@@ -241,7 +249,7 @@ async def test_without_the_lock_the_two_halves_would_miss_each_other(
         return None
 
     monkeypatch.setattr(patterns, "_lock", no_lock)
-    assert await race(url, HALVES) == [0, 0]
+    assert await race(url, HALVES, both_decide_first=True) == [0, 0]
     assert pattern_rows(url) == []
 
 
