@@ -350,8 +350,8 @@ async def _apply(
             .values(superseded_at=None, superseded_reason=None)
         )
     if supersede:
-        await session.execute(_SUPERSEDE, {"ids": [i for i, _ in supersede],
-                                           "reasons": [why for _, why in supersede]})  # fmt: skip
+        ids, reasons = zip(*supersede, strict=True)
+        await session.execute(_SUPERSEDE, {"ids": list(ids), "reasons": list(reasons)})
     return inserted
 
 

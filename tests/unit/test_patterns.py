@@ -485,8 +485,10 @@ def arrivals(draw: st.DrawFn) -> tuple[list[TransferFacts], list[list[TransferFa
     timeline = list(draw(st.permutations(versions)))
     # A draft arrives before its correction: swap the two where it does not.
     for ref in {f.ref for f, is_final in versions if not is_final}:
-        draft, last = (next(i for i, (f, fin) in enumerate(timeline) if f.ref == ref and fin is x)
-                       for x in (False, True))  # fmt: skip
+        draft, last = (
+            next(i for i, (f, fin) in enumerate(timeline) if f.ref == ref and fin is x)
+            for x in (False, True)
+        )
         if draft > last:
             timeline[draft], timeline[last] = timeline[last], timeline[draft]
     cuts = draw(st.lists(st.integers(1, len(timeline) - 1), max_size=6, unique=True))

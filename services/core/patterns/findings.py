@@ -82,8 +82,17 @@ def split_finding(
         "embargoes": regimes,
         "transfers": [_member(f, key, goods) for f in members],
     }
-    return _finding(Pattern.SPLIT_SHIPMENT, key, first, members, summary, evidence, party,
-                    approach, Severity.MEDIUM)  # fmt: skip
+    return _finding(
+        Pattern.SPLIT_SHIPMENT,
+        key,
+        first,
+        members,
+        summary,
+        evidence,
+        party,
+        approach,
+        Severity.MEDIUM,
+    )
 
 
 def surge_finding(
@@ -127,8 +136,17 @@ def surge_finding(
         "embargoes": regimes,
         "transfers": [_member(f, key, goods) for f in members],
     }
-    return _finding(Pattern.SURGE, key, holder.transfer_date, members, summary, evidence, party,
-                    approach, Severity.LOW)  # fmt: skip
+    return _finding(
+        Pattern.SURGE,
+        key,
+        holder.transfer_date,
+        members,
+        summary,
+        evidence,
+        party,
+        approach,
+        Severity.LOW,
+    )
 
 
 def reused_finding(
@@ -169,8 +187,17 @@ def reused_finding(
             for f in members
         ],
     }
-    return _finding(Pattern.REUSED_CERTIFICATE, key, members[0].transfer_date, members, summary,
-                    evidence, None, approach, Severity.MEDIUM)  # fmt: skip
+    return _finding(
+        Pattern.REUSED_CERTIFICATE,
+        key,
+        members[0].transfer_date,
+        members,
+        summary,
+        evidence,
+        None,
+        approach,
+        Severity.MEDIUM,
+    )
 
 
 def _finding(

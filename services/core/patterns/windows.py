@@ -190,9 +190,12 @@ def _surges(
             start = bisect_left(dates, last - width + timedelta(days=1))
             before = bisect_left(dates, last - width - history + timedelta(days=1))
             window = _SurgeWindow(
-                start, k + 1, totals[k + 1] - totals[start], start - before,
+                start,
+                k + 1,
+                totals[k + 1] - totals[start],
+                start - before,
                 totals[start] - totals[before],
-            )  # fmt: skip
+            )
             if _is_surge(window, carrying, goods, rules):
                 windows.append(window)
         for n, w in enumerate(windows):
