@@ -350,7 +350,8 @@ def _stored_findings(
             FindingRow.summary,
             FindingRow.superseded_at,
         )
-        .where(FindingRow.transfer_id.in_(transfer_ids))
+        # Findings on sets of transfers are not one record's to re-screen (record_patterns).
+        .where(FindingRow.transfer_id.in_(transfer_ids), FindingRow.pattern_group.is_(None))
         .order_by(FindingRow.id)
     )
     out: dict[int, list[StoredFinding]] = {}

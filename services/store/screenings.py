@@ -163,12 +163,13 @@ def supersede_unyielded(
     Findings it no longer yields are superseded (a finding superseded before keeps its time
     and reason; one newly superseded takes ``reason``); those it yields again are in force
     again. The matcher (a corrected re-send) and ``ewatch rescreen`` share this rule.
+    Findings on sets of transfers filed on this one are ``record_patterns``' to decide.
     """
     keys = list(yielded) or [""]
     kept = FindingRow.finding_key.in_(keys)
     return (
         update(FindingRow)
-        .where(FindingRow.transfer_id == transfer_id)
+        .where(FindingRow.transfer_id == transfer_id, FindingRow.pattern_group.is_(None))
         .values(
             superseded_at=case(
                 (kept, None), else_=func.coalesce(FindingRow.superseded_at, func.now())
