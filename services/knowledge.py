@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from services.core import names, resources, rules
 from services.core.context import Context
@@ -20,7 +19,11 @@ from services.core.rules import Ruleset
 from services.core.sanctions_list import SanctionsList
 from services.core.sexual_violence_annex import Annex, AnnexIndex, parse_annex
 from services.core.un_xml import parse_list
-from services.store import crsv_annexes, rulesets, sanctions
+
+# The database's modules are imported where they are used: ``ewatch screen`` builds its
+# context from files, and SQLAlchemy alone takes about half a second to import.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 SHIPPED_LIST = "un-consolidated-2024-09-26.xml"
@@ -68,6 +71,8 @@ def context_from_files(
 
 def ensure_defaults(session: Session, rules_dir: Path | None = None) -> list[str]:
     """Load the shipped rules and list if the database has none; say what was done."""
+    from services.store import crsv_annexes, rulesets, sanctions
+
     said = []
     if rulesets.active_version(session) is None:
         loaded = rulesets.load(session, rules_dir or resources.rules_dir(), activate=True)
@@ -93,5 +98,7 @@ def ensure_defaults(session: Session, rules_dir: Path | None = None) -> list[str
 def context_from_database(session: Session) -> Context:
     """The active rules, the newest list and the active annex (the shipped one if none is
     imported)."""
+    from services.store import crsv_annexes, rulesets, sanctions
+
     annex = crsv_annexes.load_active(session) or read_annex()
     return context_for(rulesets.ruleset(session), sanctions.load_current(session), annex)

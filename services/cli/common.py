@@ -1,17 +1,21 @@
-"""What every ``ewatch`` sub-command shares: the console and a database session."""
+"""What every ``ewatch`` sub-command shares: the console and a database session.
+
+The database's modules are imported when a session is opened, not with this module:
+``ewatch screen`` needs no database, and SQLAlchemy alone takes about half a second to
+import.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
-from services.settings import get_settings
-from services.stack.runtime import database_url
-from services.store.db import sync_engine
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -20,6 +24,12 @@ out = Console(soft_wrap=True)
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session on the configured (or embedded) database, committed on success."""
+    from sqlalchemy.orm import Session
+
+    from services.settings import get_settings
+    from services.stack.runtime import database_url
+    from services.store.db import sync_engine
+
     engine = sync_engine(database_url(get_settings()))
     try:
         with Session(engine) as session, session.begin():

