@@ -225,6 +225,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{timed.rate:,.0f} records per CPU s):\n"
     )
     print("\n".join(split_table(timed)))
+    assert timed.timings is not None
+    cpu = timed.timings["cpu"]
+    fixed = timed.cpu - cpu["total"] + cpu["load"]
+    screening = cpu["screen"] / timed.records * 1e6
+    print(
+        f"\n- in this run, `screen()` inside the stream: {screening:,.1f} µs a record; the rest: "
+        f"{(timed.cpu - cpu['screen']) / cpu['screen']:.0%} of it, of which the fixed costs "
+        f"(start, load: {fixed:.2f} s) {fixed / cpu['screen']:.0%}"
+    )
     ok = share >= TARGET_SHARE and same and (large is None or large.rss_mb < TARGET_RSS_MB)
     print(
         f"\n- targets (b) ≥ {TARGET_SHARE:.0%} of (a) on {args.records:,} records, "
