@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from services.core import names, resources, rules
 from services.core.context import Context
@@ -21,7 +20,11 @@ from services.core.rules import Ruleset
 from services.core.sanctions_list import SanctionsList
 from services.core.sexual_violence_annex import Annex, AnnexIndex, parse_annex
 from services.core.un_xml import parse_list
-from services.store import crsv_annexes, rulesets, sanctions
+
+# The database's modules are imported where they are used: ``ewatch screen`` builds its
+# context from files, and SQLAlchemy alone takes about half a second to import.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 SHIPPED_LIST = "un-consolidated-2024-09-26.xml"
@@ -69,6 +72,8 @@ def context_from_files(
 
 def ensure_defaults(session: Session, rules_dir: Path | None = None) -> list[str]:
     """Load the shipped rules and list if the database has none; say what was done."""
+    from services.store import crsv_annexes, rulesets, sanctions
+
     said = []
     if rulesets.active_version(session) is None:
         loaded = rulesets.load(session, rules_dir or resources.rules_dir(), activate=True)
@@ -108,6 +113,8 @@ class Versions:
 
 def versions_in_force(session: Session) -> Versions:
     """Cheap look-ups: the active ruleset, the newest list, the active annex."""
+    from services.store import crsv_annexes, rulesets, sanctions
+
     return Versions(
         rulesets.active_version(session),
         sanctions.current_version(session),
@@ -124,6 +131,8 @@ def context_from_database(
     Raises :class:`~services.store.rulesets.RulesetNotFound` and
     :class:`~services.store.sanctions.ListVersionNotFound` for versions not stored.
     """
+    from services.store import crsv_annexes, rulesets, sanctions
+
     annex = crsv_annexes.load_active(session) or read_annex()
     listed = (
         sanctions.load_current(session)

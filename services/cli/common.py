@@ -1,18 +1,22 @@
-"""What every ``ewatch`` sub-command shares: the console and a database session."""
+"""What every ``ewatch`` sub-command shares: the console and a database session.
+
+The database's modules are imported when a session is opened, not with this module:
+``ewatch screen`` needs no database, and SQLAlchemy alone takes about half a second to
+import.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from services.settings import get_settings
-from services.stack.runtime import database_url
-from services.store.db import sync_engine
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -22,6 +26,10 @@ out = Console(soft_wrap=True)
 def engine_scope() -> Iterator[Engine]:
     """An engine on the configured (or embedded) database, for commands that commit in
     batches."""
+    from services.settings import get_settings
+    from services.stack.runtime import database_url
+    from services.store.db import sync_engine
+
     engine = sync_engine(database_url(get_settings()))
     try:
         yield engine
@@ -32,6 +40,8 @@ def engine_scope() -> Iterator[Engine]:
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session on the configured (or embedded) database, committed on success."""
+    from sqlalchemy.orm import Session
+
     with engine_scope() as engine, Session(engine) as session, session.begin():
         yield session
 

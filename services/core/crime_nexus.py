@@ -15,8 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from services.core import resources
 from services.core.name_normalisation import fold
 from services.core.rules import Citation
@@ -113,7 +111,7 @@ def calibre_key(calibre: str) -> str:
 @cache
 def nexus_table(path: Path = DATA_PATH) -> Mapping[str, Nexus]:
     """Every territory of the facts file, by ISO code; read once per process."""
-    doc = yaml.safe_load(path.read_bytes())
+    doc = resources.read_yaml(path.read_bytes())
     try:
         return {code: _nexus(code, raw) for code, raw in doc["territories"].items()}
     except (KeyError, TypeError, ValueError) as exc:

@@ -423,7 +423,7 @@ def _doubt(where: str, raw: Any, problems: list[str]) -> SalwDoubt | None:
 
 def load_vocabulary(path: Path = ITEMS_PATH) -> Vocabulary:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = resources.read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ItemsError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(doc, Mapping):

@@ -8,6 +8,13 @@ in editable mode from the checkout, so they are found next to it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: libyaml's parser where PyYAML has it (its wheels do): the documents of
+#: ``yaml.safe_load``, about eight times faster (the rules took 0.18 s of every start).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,3 +37,9 @@ def data_path(name: str) -> Path:
 
 def samples_dir() -> Path:
     return ROOT / "samples"
+
+
+def read_yaml(text: str | bytes) -> Any:
+    """``yaml.safe_load(text)``, parsed by libyaml when it is there; raises
+    :class:`yaml.YAMLError` as it does."""
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader, C or Python

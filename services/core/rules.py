@@ -394,7 +394,7 @@ def read_documents(directory: Path) -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
     for path in files:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = resources.read_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise RulesError(f"{path.name}: not valid YAML: {exc}") from exc
         if not isinstance(doc, dict):

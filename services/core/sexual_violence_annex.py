@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from services.core import resources
 from services.core.names import NameIndex
 from services.core.sanctions_list import Address, Alias, AliasQuality, ListedParty, PartyKind
 from services.core.validation import COUNTRY_CODES
@@ -108,7 +109,7 @@ _HEADER: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
 def parse_annex(data: bytes) -> Annex:
     """The annex in ``data`` (YAML); raises :class:`AnnexError` naming every problem."""
     try:
-        doc = yaml.safe_load(data)
+        doc = resources.read_yaml(data)
     except yaml.YAMLError as exc:
         raise AnnexError(f"not YAML: {exc}") from None
     if not isinstance(doc, Mapping):

@@ -278,11 +278,14 @@ def _record_id_of(obj: Any) -> str | None:
     return None
 
 
-def check(index: int, obj: Any, raw: str) -> Accepted | Rejection:
+def rejection(index: int, obj: Any, raw: str) -> Rejection | None:
+    """Why ``obj`` is refused, as a :class:`Rejection`; None when it is a valid record."""
     reasons = validate_record(obj)
-    if reasons:
-        return Rejection(index, _record_id_of(obj), tuple(reasons), raw)
-    return Accepted(index, obj, parse_transfer(obj))
+    return Rejection(index, _record_id_of(obj), tuple(reasons), raw) if reasons else None
+
+
+def check(index: int, obj: Any, raw: str) -> Accepted | Rejection:
+    return rejection(index, obj, raw) or Accepted(index, obj, parse_transfer(obj))
 
 
 class BodyError(ValueError):

@@ -76,6 +76,35 @@ def test_findings_name_the_list_and_ruleset_they_were_made_with(tmp_path: Path) 
     assert designated[0]["list_version"].startswith("2025-08-16#")
 
 
+#: What ``ewatch screen`` must not import: it needs no database and no broker, and these
+#: took most of its start-up (SQLAlchemy alone about half a second).
+SERVICE_MODULES = ("sqlalchemy", "psycopg", "asyncpg", "alembic", "faust", "aiokafka", "httpx")
+
+
+def test_screen_imports_neither_the_database_nor_the_broker() -> None:
+    program = (
+        "import sys\n"
+        "from services.cli.main import app\n"
+        "try:\n"
+        "    app(['screen', 'samples/demo-feed.ndjson'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "screened 6 record(s), rejected 1;" in result.stderr  # the rejection's reasons too
+    imported = set(result.stderr.splitlines()[-1].split())
+    assert {"services", "typer", "rapidfuzz"} <= imported  # the list is the real one
+    assert imported.isdisjoint(SERVICE_MODULES), imported & set(SERVICE_MODULES)
+
+
 def test_bad_input_and_bad_list_are_clear_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("[{")
