@@ -115,8 +115,19 @@ def versions_in_force(session: Session) -> Versions:
     )
 
 
-def context_from_database(session: Session) -> Context:
+def context_from_database(
+    session: Session, *, ruleset_version: int | None = None, list_version: str | None = None
+) -> Context:
     """The active rules, the newest list and the active annex (the shipped one if none is
-    imported)."""
+    imported), or the ruleset and list versions named (``ewatch rescreen``).
+
+    Raises :class:`~services.store.rulesets.RulesetNotFound` and
+    :class:`~services.store.sanctions.ListVersionNotFound` for versions not stored.
+    """
     annex = crsv_annexes.load_active(session) or read_annex()
-    return context_for(rulesets.ruleset(session), sanctions.load_current(session), annex)
+    listed = (
+        sanctions.load_current(session)
+        if list_version is None
+        else sanctions.load_version(session, list_version)
+    )
+    return context_for(rulesets.ruleset(session, ruleset_version), listed, annex)

@@ -2,8 +2,9 @@
 
 Each long-running process owns one registry (ingest, matcher), served on its
 ``/metrics``. Label values are bounded: ``regime`` is one of the ~15 regime
-ids or ``none``; ``kind`` is violation|indicator; ``reason`` and ``stage``
-are short fixed vocabularies named in the help texts.
+ids or ``none``; ``kind`` is violation|indicator; ``reason``, ``stage`` and
+``reason_kind`` are short fixed vocabularies named in the help texts or in
+``services.store.rejections.REASON_KINDS``.
 """
 
 from __future__ import annotations
@@ -141,6 +142,14 @@ class MatcherMetrics:
         self.ruleset_version = Gauge(
             "ruleset_version",
             "Version of the ruleset the matcher screens with.",
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            registry=r,
+        )
+        self.rejected_records = Gauge(
+            "rejected_records",
+            "Rejected records kept in PostgreSQL, by reason kind.",
+            ["reason_kind"],
             namespace=NAMESPACE,
             subsystem="matcher",
             registry=r,

@@ -60,6 +60,23 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_s: float = 3.0
     kafka_request_timeout_s: float = 30.0
 
+    # Diversion patterns across transfers (services/core/patterns; docs/architecture.md
+    # "Stateful indicators" says why these defaults).
+    #: A split shipment's transfers fall within this many consecutive days.
+    pattern_split_window_days: int = Field(default=30, ge=1)
+    #: Small arms and light weapons: each shipment of a split below it, together at or above.
+    pattern_weapons_threshold: float = Field(default=25, gt=0)
+    #: The same in rounds of small-arms and light-weapons ammunition.
+    pattern_ammunition_threshold: float = Field(default=1000, gt=0)
+    #: A surge is a party's volume in this many consecutive days…
+    pattern_surge_window_days: int = Field(default=30, ge=1)
+    #: …against its mean per window over this many days before them…
+    pattern_surge_history_days: int = Field(default=365, ge=1)
+    #: …when at least this many times that mean (and at least the split threshold)…
+    pattern_surge_factor: float = Field(default=5.0, gt=1)
+    #: …and that history holds at least this many transfers of the goods.
+    pattern_surge_min_history: int = Field(default=3, ge=1)
+
     rules_dir: Path | None = None
     log_level: str = "info"
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from services.settings import get_settings
@@ -18,14 +19,21 @@ out = Console(soft_wrap=True)
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session on the configured (or embedded) database, committed on success."""
+def engine_scope() -> Iterator[Engine]:
+    """An engine on the configured (or embedded) database, for commands that commit in
+    batches."""
     engine = sync_engine(database_url(get_settings()))
     try:
-        with Session(engine) as session, session.begin():
-            yield session
+        yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session on the configured (or embedded) database, committed on success."""
+    with engine_scope() as engine, Session(engine) as session, session.begin():
+        yield session
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

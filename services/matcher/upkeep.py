@@ -33,7 +33,7 @@ from services.core.context import Context
 from services.matcher.processing import Processor
 from services.metrics import MatcherMetrics
 from services.settings import Settings
-from services.store import db, ledger
+from services.store import db, ledger, rejections
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,12 @@ class Reconciler:
         self.producer: AIOKafkaProducer | None = None
 
     async def measure(self) -> None:
-        """Set the pending gauges from the ledger."""
+        """Set the pending gauges from the ledger, and the rejected ones by kind."""
         async with self.sessions() as session:
             pending = await ledger.pending(session)
+            rejected = await rejections.rejected_by_kind(session)
+        for kind, count in rejected.items():
+            self.metrics.rejected_records.labels(kind).set(count)
         now = datetime.now(UTC)
         for gauge in (self.metrics.pending, self.metrics.oldest_pending_seconds):
             gauge.clear()

@@ -152,6 +152,17 @@ async def unsettle(session: AsyncSession, integrator: str, record_id: str) -> No
     )
 
 
+def unsettle_sync(session: Session, integrator: str, record_id: str) -> bool:
+    """:func:`unsettle` for the CLI; False if the record has no ledger row (a record
+    produced straight to Kafka)."""
+    result = session.execute(
+        update(AcceptedRecord)
+        .where(AcceptedRecord.integrator == integrator, AcceptedRecord.record_id == record_id)
+        .values(settled_at=None, outcome=None, published_at=func.now())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class Due:
     integrator: str

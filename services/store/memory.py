@@ -87,7 +87,9 @@ class MemoryStore:
         return Stored(entry.id, len({f.key for f in new}), revised)
 
     def _refusal(self, refusal: Refusal) -> None:
-        rows = rejection_rows(refusal.integrator, [refusal.rejection], "kafka", refusal.kind)
+        rows = rejection_rows(
+            refusal.integrator, [refusal.rejection], "kafka", reason_kind=refusal.kind
+        )
         for row in rows:
             key = (row["integrator"], row["raw_sha256"])
             kept = self.rejections.get(key)

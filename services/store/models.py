@@ -90,6 +90,12 @@ class FindingRow(Base):
     __table_args__ = (
         UniqueConstraint("transfer_id", "finding_key"),
         Index("ix_findings_regime_kind", "regime", "kind"),
+        Index(
+            "ix_findings_pattern_group",
+            "pattern_group",
+            "pattern_anchor",
+            postgresql_where=text("pattern_group IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -114,8 +120,43 @@ class FindingRow(Base):
     #: Set when a corrected re-send or a re-screen no longer yields this finding.
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     superseded_reason: Mapped[str | None] = mapped_column(Text)
+    #: A finding on a set of transfers (services/core/patterns): what its pattern's findings
+    #: for one receiver or certificate are filed under, and the day that anchors its set.
+    pattern_group: Mapped[str | None] = mapped_column(String(64))
+    pattern_anchor: Mapped[date | None] = mapped_column(Date)
 
     transfer: Mapped[ScreenedTransfer] = relationship(back_populates="findings")
+
+
+class PatternTransfer(Base):
+    """What the diversion patterns read from one screened transfer
+    (``services.core.patterns.TransferFacts``), kept so that related transfers are decided
+    on without parsing their records again. Only transfers with a look-up key have one."""
+
+    __tablename__ = "pattern_transfers"
+
+    transfer_id: Mapped[int] = mapped_column(
+        ForeignKey("screened_transfers.id", ondelete="CASCADE"), primary_key=True
+    )
+    facts: Mapped[dict[str, Any]]
+
+
+class PatternKey(Base):
+    """How related transfers find each other: a receiver's or a certificate's key, by date.
+
+    Written and read under a transaction-scoped advisory lock on the key
+    (``services/store/patterns.py``), so two workers never decide one key at once.
+    """
+
+    __tablename__ = "pattern_keys"
+    __table_args__ = (Index("ix_pattern_keys_lookup", "family", "key", "transfer_date"),)
+
+    transfer_id: Mapped[int] = mapped_column(
+        ForeignKey("screened_transfers.id", ondelete="CASCADE"), primary_key=True
+    )
+    family: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    transfer_date: Mapped[date] = mapped_column(Date)
 
 
 class RejectedRecord(Base):

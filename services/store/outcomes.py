@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from services.core.findings import Finding
 from services.core.validation import Rejection
+from services.store.rejections import RejectionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,20 +39,6 @@ class Screening:
     @property
     def key(self) -> tuple[str, str]:
         return (self.delivery.integrator, self.record["record_id"])
-
-
-class RejectionKind(StrEnum):
-    """Why a record was rejected: what an operator filters on and what may be replayed."""
-
-    #: Ingest: a record the schema refuses; JSON that does not parse; a body it cannot read.
-    SCHEMA = "schema"
-    MALFORMED_JSON = "malformed_json"
-    BODY = "body"
-    #: Matcher: a message that is not a transfer envelope.
-    MALFORMED = "malformed"
-    #: Matcher: screening raised (a bug); the store refused the content. Both may be replayed.
-    ERROR = "error"
-    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)

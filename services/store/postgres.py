@@ -18,6 +18,7 @@ from services.store.outcomes import (
     StoreUnavailable,
     Versions,
 )
+from services.store.patterns import PatternRules, record_patterns
 from services.store.rejections import record_rejections
 from services.store.screenings import record_screenings
 
@@ -25,8 +26,10 @@ from services.store.screenings import record_screenings
 class PostgresStore:
     """:class:`~services.store.outcomes.ScreeningStore` on PostgreSQL."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, patterns: PatternRules | None = None) -> None:
         self._sessions = db.sessions(engine)
+        #: Look for diversion patterns across transfers in each batch (None: do not).
+        self._patterns = patterns
 
     async def record_batch(
         self, screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions
@@ -39,6 +42,9 @@ class PostgresStore:
                 list_version=versions.sanctions_list,
             )
             await _keep_refusals(session, refusals)
+            if self._patterns is not None:  # last: it locks the parties' keys until commit
+                ids = [s.transfer_id for s in stored if s is not None]
+                await record_patterns(session, ids, self._patterns)
             return stored
 
     @asynccontextmanager
@@ -59,7 +65,7 @@ async def _keep_refusals(session: AsyncSession, refusals: Sequence[Refusal]) -> 
 
     for (integrator, kind), same in groupby(sorted(refusals, key=group), key=group):
         rejections = [r.rejection for r in same]
-        await record_rejections(session, integrator, rejections, "kafka", kind)
+        await record_rejections(session, integrator, rejections, "kafka", reason_kind=kind)
     await ledger.settle(
         session,
         [

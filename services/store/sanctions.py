@@ -107,3 +107,40 @@ def import_list(
 def load_current(session: Session) -> SanctionsList | None:
     row = current(session)
     return parse_list(row.content)[0] if row else None
+
+
+class ListVersionNotFound(LookupError):
+    pass
+
+
+def find_version(session: Session, version: str) -> SanctionsListVersion:
+    """The imported list version named ``version``, or the only one it begins (a date,
+    ``2025-08-16``, names the import of that day's file when there is one).
+
+    Raises :class:`ListVersionNotFound` when none or several match.
+    """
+    exact = session.scalar(
+        select(SanctionsListVersion).where(SanctionsListVersion.version == version)
+    )
+    if exact is not None:
+        return exact
+    rows = list(
+        session.scalars(
+            select(SanctionsListVersion)
+            .where(SanctionsListVersion.version.startswith(version, autoescape=True))
+            .order_by(SanctionsListVersion.id)
+        )
+    )
+    if len(rows) == 1:
+        return rows[0]
+    if rows:
+        names = ", ".join(r.version for r in rows)
+        raise ListVersionNotFound(f"list version {version!r} is ambiguous: {names}")
+    raise ListVersionNotFound(
+        f"there is no list version {version!r} (ewatch sanctions versions lists them)"
+    )
+
+
+def load_version(session: Session, version: str) -> SanctionsList:
+    """The list of an imported version (see :func:`find_version`), as the matcher reads it."""
+    return parse_list(find_version(session, version).content)[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_, update
+from sqlalchemy import Update, case, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,8 @@ from services.store import ledger
 from services.store.ledger import record_digest
 from services.store.models import AcceptedRecord, FindingRow, ScreenedTransfer
 from services.store.outcomes import Delivery, Screening, Stored
+
+RESENT = "a corrected re-send of the record no longer yields it"
 
 #: Rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement.
 ROWS_PER_STATEMENT = 2_000
@@ -75,7 +77,8 @@ async def record_screenings(
     new = await _insert_findings(session, [(ids[k], latest[k].findings) for k in keep])
     revised = {k for k in keep if k in previous and previous[k] != digests[k]}
     for k in revised:
-        await _supersede_others(session, ids[k], latest[k].findings)
+        yielded = [f.key for f in latest[k].findings]
+        await session.execute(supersede_unyielded(ids[k], yielded, RESENT))
     await ledger.settle_screened(
         session,
         [(k[0], latest[k].record, digests[k], latest[k].delivery.received_at) for k in keep],
@@ -152,26 +155,29 @@ async def _insert_findings(
     return new
 
 
-async def _supersede_others(
-    session: AsyncSession, transfer_id: int, findings: Sequence[Finding]
-) -> None:
-    """Findings the corrected record no longer yields are superseded; those it yields
-    again are in force again."""
-    keys = [f.key for f in findings] or [""]
-    await session.execute(
+def supersede_unyielded(
+    transfer_id: int, yielded: Sequence[str], reason: str | None = None
+) -> Update:
+    """The statement that brings a transfer's findings in line with the keys it now yields.
+
+    Findings it no longer yields are superseded (a finding superseded before keeps its time
+    and reason; one newly superseded takes ``reason``); those it yields again are in force
+    again. The matcher (a corrected re-send) and ``ewatch rescreen`` share this rule.
+    Findings on sets of transfers filed on this one are ``record_patterns``' to decide.
+    """
+    keys = list(yielded) or [""]
+    kept = FindingRow.finding_key.in_(keys)
+    return (
         update(FindingRow)
-        .where(FindingRow.transfer_id == transfer_id)
+        .where(FindingRow.transfer_id == transfer_id, FindingRow.pattern_group.is_(None))
         .values(
             superseded_at=case(
-                (FindingRow.finding_key.in_(keys), None),
-                else_=func.coalesce(FindingRow.superseded_at, func.now()),
+                (kept, None), else_=func.coalesce(FindingRow.superseded_at, func.now())
             ),
             superseded_reason=case(
-                (FindingRow.finding_key.in_(keys), None),
-                else_=func.coalesce(
-                    FindingRow.superseded_reason,
-                    "a corrected re-send of the record no longer yields it",
-                ),
+                (kept, None),
+                (FindingRow.superseded_at.is_(None), reason),
+                else_=FindingRow.superseded_reason,
             ),
         )
     )

@@ -14,8 +14,9 @@ import pytest
 
 from services.core.validation import Rejection
 from services.store import db, ledger
-from services.store.outcomes import Delivery, Refusal, RejectionKind, Screening, Versions
+from services.store.outcomes import Delivery, Refusal, Screening, Versions
 from services.store.postgres import PostgresStore
+from services.store.rejections import RejectionKind
 from tests.conftest import sql
 from tests.records import record
 

@@ -22,13 +22,13 @@ from services.store.outcomes import (
     ContentRefused,
     Delivery,
     Refusal,
-    RejectionKind,
     Screening,
     ScreeningStore,
     Versions,
 )
 from services.store.postgres import PostgresStore
 from services.store.reads import Rejected, Screened, TransferStatus
+from services.store.rejections import RejectionKind
 from tests.records import record
 
 pytestmark = pytest.mark.integration
