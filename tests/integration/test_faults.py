@@ -39,9 +39,20 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services import knowledge
 from services.broker import Envelope, ensure_topic, make_producer
+from services.core import rules
 from services.core.context import Context
+from services.core.patterns import (
+    PATTERNS,
+    Family,
+    Pattern,
+    PatternRules,
+    TransferFacts,
+    detect,
+    facts_of,
+)
 from services.core.screening import screen
 from services.core.transfers import parse_transfer
+from services.settings import Settings
 from services.stack.embedded import (
     EmbeddedBroker,
     embedded_postgres_url,
@@ -64,7 +75,7 @@ from tests.integration.stack import (
     wait_for,
     wait_http,
 )
-from tests.records import batch, record
+from tests.records import batch, end_user, record
 
 pytestmark = pytest.mark.integration
 
@@ -312,27 +323,52 @@ def stop_postgres_while_ingest_commits(url: str, pgdata: Path, timeout: float = 
 
 @pytest.fixture(scope="module")
 def shipped() -> Context:
-    """What the stacks screen with: the shipped rules, list and annex, which every stack
-    loads into its empty database."""
-    return knowledge.context_from_files(None, None)
+    """What the stacks screen with: the shipped rules (which every stack loads into its
+    empty database as version 1), list and annex."""
+    ruleset = rules.load_directory(None, version=1)
+    return knowledge.context_for(ruleset, knowledge.read_list(), knowledge.read_annex())
 
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
-    return batch(RECORDS, invalid_every=RECORDS + 1)
+    """batch()'s records, each to one of 500 end users (40 apiece, on one date each); those
+    of 20 of them in lots of 10 pistols, so that some make split shipments."""
+    out = []
+    for i, rec in enumerate(batch(RECORDS, invalid_every=RECORDS + 1)):
+        rec = end_user(rec, name=f"Caribbean Import Services {i % 500:03d} SA")
+        if i % 500 < 20:
+            rec["items"][0]["quantity"] = 10
+        out.append(rec)
+    return out
+
+
+#: The rule ids of findings on sets of transfers, which the matcher decides again as the
+#: sets grow: those superseded on the way are history, not duplicates.
+PATTERN_RULES = tuple(f"indicator.{p.value}" for p in Pattern)
 
 
 def expected_findings(context: Context, records: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
-    """Each record's finding keys as a fresh in-process screening yields them (a record's
-    findings do not depend on its id, so each distinct content is screened once)."""
+    """Each record's finding keys as a fresh in-process screening yields them — its own
+    (a record's do not depend on its id, so each distinct content is screened once), and
+    those of the patterns it holds among all ``records``."""
     by_content: dict[bytes, list[str]] = {}
-    expected = {}
+    expected: dict[str, list[str]] = {}
+    related: dict[tuple[Family, str], list[TransferFacts]] = {}
     for r in records:
         content = orjson.dumps({**r, "record_id": ""}, option=orjson.OPT_SORT_KEYS)
+        transfer = parse_transfer(r)
         if content not in by_content:
-            by_content[content] = sorted(f.key for f in screen(parse_transfer(r), context))
-        expected[r["record_id"]] = by_content[content]
-    return expected
+            by_content[content] = [f.key for f in screen(transfer, context)]
+        expected[r["record_id"]] = list(by_content[content])
+        facts = facts_of(transfer, INTEGRATOR, context.ruleset)
+        for key in facts.lookup_keys():
+            related.setdefault(key, []).append(facts)
+    pattern_rules = PatternRules.from_settings(Settings())
+    for (family, key), transfers in related.items():
+        for pattern in PATTERNS[family]:
+            for found in detect(pattern, key, transfers, pattern_rules):
+                expected[found.holder.record_id].append(found.key)
+    return {record_id: sorted(keys) for record_id, keys in expected.items()}
 
 
 @dataclass(frozen=True)
@@ -374,12 +410,18 @@ def assert_screened_exactly_once(
             url,
             "SELECT t.record_id, array_agg(f.finding_key ORDER BY f.finding_key) "
             "FROM screened_transfers t JOIN findings f ON f.transfer_id = t.id "
-            "WHERE t.integrator = %s GROUP BY t.record_id",  # superseded ones too: none
+            "WHERE t.integrator = %s AND f.superseded_at IS NULL GROUP BY t.record_id",
             INTEGRATOR,
         )
     }
     wrong = sorted(r for r in accepted if stored.get(r, []) != expected[r])
     assert not wrong, f"{len(wrong)} records' findings differ from a fresh screening: {wrong[:5]}"
+    superseded = sql(
+        url,
+        "SELECT count(*) FROM findings WHERE superseded_at IS NOT NULL AND rule_id <> ALL(%s)",
+        list(PATTERN_RULES),
+    )
+    assert superseded == [(0,)]  # a record's own findings are never superseded by a redelivery
     assert sql(url, "SELECT count(*) FROM rejected_records") == [(0,)]
     return Deliveries(
         sum(1 for n in transfers.values() if int(n) > 1),  # type: ignore[call-overload]
