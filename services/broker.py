@@ -20,6 +20,9 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 from aiokafka.structs import RecordMetadata
 
 SCHEMA_HEADER = ("ewatch-schema", b"transfer.v1")
+#: The longest integrator name there is: what the store's columns hold. Ingest refuses a
+#: longer one at the door; an envelope carrying one is not a transfer message.
+MAX_INTEGRATOR_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +43,33 @@ class Envelope:
         """Raise ``ValueError`` if ``value`` is not an envelope.
 
         A bare record (an integrator producing straight to Kafka) is accepted
-        too, as integrator ``kafka``.
+        too, as integrator ``kafka``. An envelope whose integrator or receive time
+        the store could not keep is not one: the matcher keeps it as malformed
+        instead of failing the batch it came in.
         """
         doc = orjson.loads(value)
         if not isinstance(doc, dict):
             raise ValueError("message is not a JSON object")
         if "record" in doc and "integrator" in doc:
-            received = datetime.fromisoformat(doc["received_at"])
-            return cls(str(doc["integrator"]), received, doc["record"])
+            integrator, received = doc["integrator"], doc.get("received_at")
+            if not isinstance(integrator, str) or len(integrator) > MAX_INTEGRATOR_CHARS:
+                raise ValueError(
+                    f"the envelope's integrator is not a name of at most {MAX_INTEGRATOR_CHARS} "
+                    "characters"
+                )
+            at = _time_with_zone(received)
+            if at is None:
+                raise ValueError("the envelope's received_at is not a time with its time zone")
+            return cls(integrator, at, doc["record"])
         return cls("kafka", datetime.now(UTC), doc)
+
+
+def _time_with_zone(value: object) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return at if at is not None and at.tzinfo is not None else None
 
 
 async def publish(

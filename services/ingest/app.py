@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.broker import Envelope, make_producer, publish
+from services.broker import MAX_INTEGRATOR_CHARS, Envelope, make_producer, publish
 from services.core.findings import SUMMARY_FIELDS
 from services.core.validation import Accepted, BodyError, Rejection, decode_batch
 from services.metrics import IngestMetrics
@@ -113,10 +113,6 @@ async def _keep_rejections(
                 )
     except (SQLAlchemyError, OSError) as exc:
         raise ServiceUnavailable(f"could not store the rejected records: {exc}") from exc
-
-
-#: The longest integrator name kept (the column's size).
-MAX_INTEGRATOR_CHARS = 200
 
 
 def _integrator(request: Request, settings: Settings) -> str | None:

@@ -19,6 +19,9 @@ from services.store.models import AcceptedRecord, RejectedRecord, ScreenedTransf
 
 #: Raw payloads are kept for audit up to this size; the digest covers the whole.
 MAX_RAW_CHARS = 64 * 1024
+#: The longest record_id kept (the column's size). A longer one, which the schema refuses
+#: anyway, is kept only inside the payload: refusing the row would refuse the rejection.
+MAX_RECORD_ID_CHARS = 200
 
 
 class RejectionKind(StrEnum):
@@ -79,7 +82,7 @@ def rejection_rows(
     rows = [
         {
             "integrator": _storable(integrator),
-            "record_id": _storable(r.record_id) if r.record_id is not None else None,
+            "record_id": _record_id(r.record_id),
             "raw": _storable(r.raw[:MAX_RAW_CHARS]),
             "raw_sha256": hashlib.sha256(r.raw.encode()).hexdigest(),
             "reasons": [_storable(reason) for reason in r.reasons],
@@ -90,6 +93,12 @@ def rejection_rows(
     ]
     # One statement cannot touch the same conflict key twice.
     return list({row["raw_sha256"]: row for row in rows}.values())
+
+
+def _record_id(record_id: str | None) -> str | None:
+    if record_id is None or len(record_id) > MAX_RECORD_ID_CHARS:
+        return None
+    return _storable(record_id)
 
 
 def _storable(text: str) -> str:

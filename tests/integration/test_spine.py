@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -10,14 +9,10 @@ import orjson
 import pytest
 
 from tests.conftest import sql
-from tests.integration.stack import RunningStack, restart, running_stack
+from tests.integration.stack import RunningStack, ndjson, restart, running_stack, wait_for
 from tests.records import batch, record
 
 pytestmark = pytest.mark.integration
-
-
-def ndjson(records: list[dict[str, object]]) -> bytes:
-    return b"\n".join(orjson.dumps(r) for r in records) + b"\n"
 
 
 def post(
@@ -32,15 +27,6 @@ def post(
         timeout=120,
         headers={"content-type": content_type, "x-ewatch-integrator": integrator},
     )
-
-
-def wait_for(predicate, timeout: float = 90, what: str = "") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +12,9 @@ import psutil
 import psycopg
 import pytest
 
-from services.stack.embedded import embedded_postgres_url, free_port, stop_embedded_postgres
+from services.stack.embedded import embedded_postgres_url, stop_embedded_postgres
 from tests.conftest import _plain, sql
-from tests.integration.stack import ROOT
+from tests.integration.stack import descendants_and_servers, start_up, wait_ok
 from tests.records import batch
 
 pytestmark = pytest.mark.integration
@@ -25,56 +22,6 @@ pytestmark = pytest.mark.integration
 WAITING_FOR_ALL = (
     "waiting for the matcher to screen 1500 accepted record(s); Ctrl-C again to stop now\n"
 )
-
-
-def descendants_and_servers(proc: psutil.Process, data_dir: Path) -> list[psutil.Process]:
-    found = proc.children(recursive=True)
-    for p in psutil.process_iter(["cmdline"]):
-        if any(str(data_dir) in part for part in p.info["cmdline"] or ()):
-            found.append(p)
-    return [p for p in found if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-
-
-def wait_ok(url: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url).is_success:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} never answered")
-
-
-def start_up(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
-    """``ewatch up`` on the embedded defaults, on free ports; returns once it serves."""
-    ports = {
-        "INGEST_PORT": free_port(),
-        "MATCHER_PORT": free_port(),
-        "EMBEDDED_KAFKA_PORT": free_port(),
-    }
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("EWATCH_DATABASE_URL", "EWATCH_KAFKA_BOOTSTRAP_SERVERS")
-    }
-    env.update({f"EWATCH_{k}": str(v) for k, v in ports.items()})
-    env["EWATCH_DATA_DIR"] = str(data_dir)
-    up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "up"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_ok(f"http://127.0.0.1:{ports['INGEST_PORT']}/readyz")
-        wait_ok(f"http://127.0.0.1:{ports['MATCHER_PORT']}/healthz")
-    except BaseException:
-        up.kill()
-        raise
-    return up, ports
 
 
 def test_up_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
