@@ -97,6 +97,20 @@ def ingest() -> None:
 
 
 @app.command()
+def review() -> None:
+    """Run the review workspace (pages and the JSON API under /api/v1) on EWATCH_REVIEW_PORT."""
+    import uvicorn
+
+    from services.review.app import create_app
+    from services.stack.runtime import database_url
+
+    _logging()
+    s = get_settings()
+    workspace = create_app(s, database_url(s))
+    uvicorn.run(workspace, host=s.host, port=s.review_port, log_level=s.log_level, access_log=False)
+
+
+@app.command()
 def matcher() -> None:
     """Run the matcher worker (Faust) that screens transfers.v1 into PostgreSQL."""
     from services.cli.common import session_scope

@@ -1,0 +1,111 @@
+"""The workspace's pages (GET): the queue, a finding, the overview, the audit log, the API.
+
+Forms that change something post to services/review/actions.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.findings import Kind, Severity
+from services.core.items import vocabulary
+from services.core.review import (
+    Act,
+    QueueFilter,
+    Sort,
+    Superseded,
+    may,
+    parse_filter,
+)
+from services.review.auth import Principal, Who
+from services.review.views import params, render
+from services.store import db
+from services.store import review as queue_store
+from services.store.review import Scope
+
+router = APIRouter(include_in_schema=False)
+
+
+def engine(request: Request) -> Any:
+    return request.app.state.deps.engine
+
+
+def category_options() -> list[tuple[str, str]]:
+    """Every item category and every parent of one, with a label, in a stable order."""
+    labels = vocabulary().labels
+    options: dict[str, str] = {}
+    for category in sorted(labels):
+        parent = category.split(".")[0]
+        if parent != category:
+            options.setdefault(parent, parent.replace("_", " ") + " (all)")
+        options[category] = labels[category]
+    return sorted(options.items())
+
+
+async def regimes_of(session: AsyncSession, who: Principal) -> list[str]:
+    if who.account.sees_all:
+        return await queue_store.regime_ids(session)
+    return list(who.account.regimes)
+
+
+async def filter_options(session: AsyncSession, who: Principal) -> dict[str, Any]:
+    regimes = await regimes_of(session, who)
+    return {
+        "regimes": regimes,
+        "kinds": list(Kind),
+        "severities": list(Severity),
+        "assignees": await queue_store.assignable(session, regimes),
+        "categories": category_options(),
+        "sorts": [
+            (Sort.NEWEST, "newest first"),
+            (Sort.OLDEST, "oldest first"),
+            (Sort.TRANSFER_DATE_DESC, "transfer date, latest first"),
+            (Sort.TRANSFER_DATE, "transfer date, earliest first"),
+            (Sort.SEVERITY, "severity, then oldest"),
+        ],
+        "superseded": list(Superseded),
+    }
+
+
+def with_me(f: QueueFilter, who: Principal) -> QueueFilter:
+    """``assignee=me`` is the signed-in user."""
+    if f.assignee == "me":
+        return QueueFilter(**{**_fields(f), "assignee": who.account.name})
+    return f
+
+
+def _fields(f: QueueFilter) -> dict[str, Any]:
+    return {name: getattr(f, name) for name in f.__dataclass_fields__}
+
+
+@router.get("/")
+async def home(who: Who) -> Response:
+    return RedirectResponse("/findings", status_code=303)
+
+
+@router.get("/findings")
+async def queue_page(request: Request, who: Who) -> Response:
+    f = parse_filter(params(request))
+    scope = Scope.of(who.account)
+    resolved = with_me(f, who)
+    async with db.sessions(engine(request))() as session:
+        page = await queue_store.queue(session, scope, resolved)
+        counts = await queue_store.status_counts(session, scope, resolved)
+        options = await filter_options(session, who)
+    return render(
+        request,
+        "queue.html",
+        {
+            "who": who,
+            "f": f,
+            "page": page,
+            "counts": counts,
+            "total": sum(counts.values()),
+            "options": options,
+            "may_review": may(who.account.role, Act.REVIEW),
+        },
+    )
