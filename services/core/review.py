@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from services.core.findings import Kind, Severity
+from services.core.name_normalisation import fold
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -275,6 +276,9 @@ def parse_filter(params: Mapping[str, Sequence[str]], *, ignore: Iterable[str] =
         raise FilterError("limit: not a number") from None
     if not 1 <= limit <= MAX_LIMIT:
         raise FilterError(f"limit: between 1 and {MAX_LIMIT}")
+    party = _one(params, "party")
+    if party is not None and not fold(party):
+        raise FilterError("party: give some letters or digits of a name")
     date_from, date_to = _date(params, "from"), _date(params, "to")
     if date_from and date_to and date_from > date_to:
         raise FilterError("from: after to")
@@ -289,7 +293,7 @@ def parse_filter(params: Mapping[str, Sequence[str]], *, ignore: Iterable[str] =
         date_from=date_from,
         date_to=date_to,
         category=category,
-        party=_one(params, "party"),
+        party=party,
         superseded=superseded[0],
         sort=sort[0],
         limit=limit,

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Enum,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -53,6 +55,9 @@ def _enum(cls: type[StrEnum], name: str) -> Enum:
         length=32,
         values_callable=lambda e: [m.value for m in e],
     )
+
+
+SEVERITY_RANK_SQL = "CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
 
 
 class Base(DeclarativeBase):
@@ -106,11 +111,26 @@ class FindingRow(Base):
     __table_args__ = (
         UniqueConstraint("transfer_id", "finding_key"),
         Index("ix_findings_regime_kind", "regime", "kind"),
-        # The review queue: scoping, then a status and the newest first.
-        Index("ix_findings_visible_regimes", "visible_regimes", postgresql_using="gin"),
+        # The review queue (services/store/review.py). A user's scope is ``regime IN (…)``
+        # for regime findings, ``visible_regimes && …`` for the regime-less rest.
+        Index(
+            "ix_findings_visible_regimes",
+            "visible_regimes",
+            postgresql_using="gin",
+            postgresql_where=text("regime IS NULL"),
+        ),
         Index("ix_findings_status_id", "status", "id"),
         Index("ix_findings_regime_status_id", "regime", "status", "id"),
-        Index("ix_findings_severity_id", "severity", "id"),
+        # Counts by status of what is in force, from the index alone.
+        Index(
+            "ix_findings_live_regime_status",
+            "regime",
+            "status",
+            postgresql_include=["kind", "severity"],
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+        # The queue sorted by severity: high, medium, low, then the oldest first.
+        Index("ix_findings_severity_rank_id", "severity_rank", "id"),
         Index(
             "ix_findings_assignee_status",
             "assignee_id",
@@ -130,6 +150,10 @@ class FindingRow(Base):
     rule_id: Mapped[str] = mapped_column(String(200))
     phase: Mapped[str | None] = mapped_column(String(100))
     severity: Mapped[Severity] = mapped_column(_enum(Severity, "finding_severity"))
+    #: 0 high, 1 medium, 2 low: the queue's severity order.
+    severity_rank: Mapped[int] = mapped_column(
+        SmallInteger, Computed(SEVERITY_RANK_SQL, persisted=True)
+    )
     summary: Mapped[str] = mapped_column(Text)
     citations: Mapped[list[Any]]
     party: Mapped[dict[str, Any] | None]

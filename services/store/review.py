@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -23,10 +23,10 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    case,
     false,
     func,
     literal,
+    or_,
     select,
     text,
     true,
@@ -37,7 +37,15 @@ from sqlalchemy.orm import aliased
 
 from services.core.findings import Severity
 from services.core.name_normalisation import fold
-from services.core.review import FilterError, QueueFilter, Role, Sort, Status, Superseded
+from services.core.review import (
+    UNASSIGNED,
+    FilterError,
+    QueueFilter,
+    Role,
+    Sort,
+    Status,
+    Superseded,
+)
 from services.store.models import FindingRow, ScreenedTransfer, User
 from services.store.users import Account
 
@@ -55,9 +63,23 @@ class Scope:
     def visible(self) -> ColumnElement[bool]:
         if self.regimes is None:
             return true()
-        if not self.regimes:
-            return false()
-        return overlaps(FindingRow.visible_regimes, self.regimes)
+        return of_regimes(self.regimes)
+
+
+def of_regimes(regimes: Sequence[str]) -> ColumnElement[bool]:
+    """Findings visible to ``regimes``. A finding of a regime is visible to that regime
+    alone (services/core/visibility.py), so this asks the btree on ``regime`` for those and
+    the GIN on ``visible_regimes`` only for the regime-less rest: same rows as
+    ``visible_regimes && regimes``, several times faster to count."""
+    if not regimes:
+        return false()
+    return or_(
+        FindingRow.regime.in_(list(regimes)),
+        and_(
+            FindingRow.regime.is_(None),
+            overlaps(FindingRow.visible_regimes, regimes),
+        ),
+    )
 
 
 def overlaps(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
@@ -68,12 +90,6 @@ def overlaps(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
 F = FindingRow
 T = ScreenedTransfer
 Assignee = aliased(User)
-
-SEVERITY_RANK = case(
-    {Severity.HIGH.value: 0, Severity.MEDIUM.value: 1, Severity.LOW.value: 2},
-    value=F.severity,
-    else_=3,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,26 +204,39 @@ def _row(r: Any) -> QueueRow:
     )
 
 
-def conditions(
-    scope: Scope, f: QueueFilter, *, with_status: bool = True
+def needs_transfers(f: QueueFilter) -> bool:
+    """Whether the filter asks about the transfer (its date, goods or parties)."""
+    return bool(f.date_from or f.date_to or f.category or f.party)
+
+
+async def where(
+    session: AsyncSession, scope: Scope, f: QueueFilter, *, with_status: bool = True
 ) -> list[ColumnElement[bool]]:
-    """The WHERE conditions of ``f`` within ``scope`` (the queue joins findings to their
-    transfers). Every value is a bound parameter."""
+    """The WHERE conditions of ``f`` within ``scope`` (findings joined to their transfers
+    where :func:`needs_transfers`). Every value is a bound parameter; the assignee's name is
+    looked up first, so that the planner sees the id."""
+    assignee_id: int | None = None
+    if f.assignee and f.assignee != UNASSIGNED:
+        assignee_id = await session.scalar(select(User.id).where(User.name == f.assignee))
+    return conditions(scope, f, assignee_id=assignee_id, with_status=with_status)
+
+
+def conditions(
+    scope: Scope, f: QueueFilter, *, assignee_id: int | None, with_status: bool = True
+) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [scope.visible()]
     if f.regimes:
-        where.append(overlaps(F.visible_regimes, f.regimes))
+        where.append(of_regimes(f.regimes))
     if f.kinds:
         where.append(F.kind.in_(f.kinds))
     if f.severities:
         where.append(F.severity.in_(f.severities))
     if with_status and f.statuses:
         where.append(F.status.in_(f.statuses))
-    if f.assignee == "none":
+    if f.assignee == UNASSIGNED:
         where.append(F.assignee_id.is_(None))
     elif f.assignee:
-        where.append(
-            F.assignee_id == select(User.id).where(User.name == f.assignee).scalar_subquery()
-        )
+        where.append(F.assignee_id == assignee_id if assignee_id is not None else false())
     if f.date_from:
         where.append(T.transfer_date >= f.date_from)
     if f.date_to:
@@ -215,9 +244,7 @@ def conditions(
     if f.category:
         where.append(overlaps(T.item_categories, [f.category]))
     if f.party:
-        folded = fold(f.party)
-        if folded:
-            where.append(T.party_names.contains(folded, autoescape=True))
+        where.append(T.party_names.contains(fold(f.party), autoescape=True))
     if f.superseded is Superseded.HIDE:
         where.append(F.superseded_at.is_(None))
     elif f.superseded is Superseded.ONLY:
@@ -237,7 +264,7 @@ def _sort_key(sort: Sort) -> tuple[list[Any], bool]:
         case Sort.TRANSFER_DATE:
             return [T.transfer_date, F.id], False
         case Sort.SEVERITY:
-            return [SEVERITY_RANK, F.id], False
+            return [F.severity_rank, F.id], False
 
 
 def _cursor_of(sort: Sort, row: QueueRow) -> str:
@@ -286,7 +313,7 @@ def _cursor_values(sort: Sort, cursor: str) -> list[Any]:
 async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePage:
     """One page of the queue: ``f.limit`` rows after ``f.after``."""
     keys, descending = _sort_key(f.sort)
-    stmt = _columns().where(*conditions(scope, f))
+    stmt = _columns().where(*await where(session, scope, f))
     if f.after:
         values = _cursor_values(f.sort, f.after)
         key = tuple_(*keys) if len(keys) > 1 else keys[0]
@@ -300,16 +327,42 @@ async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePag
 
 
 async def status_counts(session: AsyncSession, scope: Scope, f: QueueFilter) -> dict[Status, int]:
-    """How many findings of the filter (its statuses aside) are in each status."""
-    stmt = (
-        select(F.status, func.count())
-        .select_from(F)
-        .join(T, T.id == F.transfer_id)
-        .where(*conditions(scope, f, with_status=False))
-        .group_by(F.status)
-    )
-    found: dict[Status, int] = dict((await session.execute(stmt)).tuples().all())
-    return {s: found.get(s, 0) for s in Status}
+    """How many findings of the filter (its statuses aside) are in each status.
+
+    Within some regimes and asking nothing of the transfer, it counts in two parts: the
+    regime findings from the partial index ``ix_findings_live_regime_status`` alone, the
+    regime-less ones through the GIN index; one query over both would read every row."""
+    found: dict[Status, int] = dict.fromkeys(Status, 0)
+    regimes = _regimes(scope, f)
+    if regimes is None or needs_transfers(f):
+        stmt = select(F.status, func.count()).select_from(F)
+        if needs_transfers(f):
+            stmt = stmt.join(T, T.id == F.transfer_id)
+        stmt = stmt.where(*await where(session, scope, f, with_status=False))
+        parts = [stmt]
+    else:
+        rest = await where(session, Scope(None), replace(f, regimes=()), with_status=False)
+        regime_less: list[ColumnElement[bool]] = [F.regime.is_(None)]
+        regime_less += [overlaps(F.visible_regimes, r) for r in (scope.regimes, f.regimes) if r]
+        parts = [
+            select(F.status, func.count()).where(F.regime.in_(regimes), *rest),
+            select(F.status, func.count()).where(*regime_less, *rest),
+        ]
+    for stmt in parts:
+        for status, n in await session.execute(stmt.group_by(F.status)):
+            found[status] += n
+    return found
+
+
+def _regimes(scope: Scope, f: QueueFilter) -> list[str] | None:
+    """The regimes both the scope and the filter allow; None when neither limits them."""
+    if scope.regimes is None and not f.regimes:
+        return None
+    if scope.regimes is None:
+        return list(f.regimes)
+    if not f.regimes:
+        return list(scope.regimes)
+    return [r for r in scope.regimes if r in f.regimes]
 
 
 async def matching_ids(
@@ -321,7 +374,7 @@ async def matching_ids(
         select(F.id)
         .select_from(F)
         .join(T, T.id == F.transfer_id)
-        .where(*conditions(scope, f))
+        .where(*await where(session, scope, f))
         .order_by(*(k.desc() if descending else k.asc() for k in keys))
         .limit(limit)
     )

@@ -1,19 +1,29 @@
-"""How a finding's status may move, and who may move it (services/core/review.py)."""
+"""How a finding's status may move, who may move it, and the queue's filter
+(services/core/review.py)."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pytest
 
+from services.core.findings import Kind, Severity
 from services.core.review import (
     DECIDED,
     Act,
+    FilterError,
+    QueueFilter,
     ReviewRefused,
     Role,
+    Sort,
     Status,
+    Superseded,
     can_be_assigned,
     check_move,
     check_reopen,
     may,
+    parse_filter,
 )
 
 
@@ -69,3 +79,57 @@ def test_the_roles_acts() -> None:
     assert may(Role.ADMIN, Act.MANAGE_USERS)
     assert not may(Role.LEAD, Act.MANAGE_USERS)
     assert not may(Role.ADMIN, Act.REVIEW)
+
+
+def test_a_filter_round_trips_through_its_query_string() -> None:
+    f = QueueFilter(
+        regimes=("HT", "LY"),
+        kinds=(Kind.VIOLATION,),
+        severities=(Severity.HIGH, Severity.MEDIUM),
+        statuses=(Status.OPEN, Status.UNDER_REVIEW),
+        assignee="none",
+        date_from=date(2024, 1, 1),
+        date_to=date(2024, 12, 31),
+        category="small_arms",
+        party="Chérizier",
+        superseded=Superseded.INCLUDE,
+        sort=Sort.SEVERITY,
+        limit=20,
+    )
+    pairs = f.query()
+    params: dict[str, list[str]] = {}
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    assert parse_filter(params) == f
+    assert QueueFilter().query() == []
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"sort": ["id; DROP TABLE findings"]}, "sort"),
+        ({"kind": ["violation' OR '1'='1"]}, "kind"),
+        ({"regime": ["HT' --"]}, "regime"),
+        ({"category": ["x'; DELETE"]}, "category"),
+        ({"limit": ["0"]}, "limit"),
+        ({"limit": ["many"]}, "limit"),
+        ({"from": ["2024-02-30"]}, "from"),
+        ({"from": ["2024-02-02"], "to": ["2024-02-01"]}, "from"),
+        ({"party": ["%"]}, "party"),
+        ({"party": ["x" * 201]}, "party"),
+        ({"sort": ["severity", "created"]}, "sort"),
+        ({"regimen": ["HT"]}, "unknown parameter 'regimen'"),
+    ],
+)
+def test_a_filter_that_cannot_be_read_names_its_parameter(
+    params: dict[str, list[str]], reason: str
+) -> None:
+    with pytest.raises(FilterError, match=re.escape(reason)):
+        parse_filter(params)
+
+
+def test_regimes_are_upper_cased_and_blank_values_ignored() -> None:
+    f = parse_filter({"regime": ["ht", "HT", ""], "status": [""], "party": ["  "]})
+    assert f.regimes == ("HT",)
+    assert f.statuses == ()
+    assert f.party is None
