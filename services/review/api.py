@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 
 from services.core.review import parse_filter
 from services.review.auth import Who
-from services.review.pages import with_me
+from services.review.pages import load_dossier, with_me
 from services.review.views import params
 from services.store import db
 from services.store import review as queue_store
@@ -32,7 +32,17 @@ DESCRIPTION = (
     "An unknown parameter or value is a 400."
 )
 
-router = APIRouter(prefix="/api/v1", tags=["findings"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["findings"],
+    responses={
+        401: {"description": "Not signed in: no session cookie or bearer token, or a bad one"},
+        403: {"description": "A cookie-authenticated POST without its X-CSRF-Token header"},
+    },
+)
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such finding in the caller's regimes"}
+}
 
 
 @router.get("/me", summary="Who the caller is")
@@ -58,4 +68,23 @@ async def findings(request: Request, who: Who) -> dict[str, Any]:
         "next": page.next_cursor,
         "counts": {s.value: n for s, n in counts.items()},
         "total": sum(counts.values()),
+    }
+
+
+@router.get(
+    "/findings/{finding_id}",
+    summary="One finding: its transfer, every finding on it, list entries, history, related",
+    responses={404: {"description": "No such finding in the caller's regimes"}},
+)
+async def finding(request: Request, who: Who, finding_id: int) -> dict[str, Any]:
+    d = await load_dossier(request, who, finding_id)
+    return {
+        "finding": d.finding.to_dict(),
+        "transfer": d.transfer.to_dict(),
+        "findings": [f.to_dict() for f in d.findings],
+        "listed": {ref: e.to_dict() for ref, e in d.listed.items()},
+        "exemptions": d.exemptions,
+        "history": [e.to_dict() for e in d.history],
+        "comments": [c.to_dict() for c in d.comments],
+        "related": [r.to_dict() for r in d.related],
     }

@@ -17,14 +17,17 @@ from services.core.review import (
     Act,
     QueueFilter,
     Sort,
+    Status,
     Superseded,
     may,
     parse_filter,
 )
 from services.review.auth import Principal, Who
+from services.review.errors import NotFound
 from services.review.views import params, render
 from services.store import db
 from services.store import review as queue_store
+from services.store.dossier import Dossier, dossier
 from services.store.review import Scope
 
 router = APIRouter(include_in_schema=False)
@@ -107,5 +110,46 @@ async def queue_page(request: Request, who: Who) -> Response:
             "total": sum(counts.values()),
             "options": options,
             "may_review": may(who.account.role, Act.REVIEW),
+        },
+    )
+
+
+#: The largest id PostgreSQL's bigint holds: a larger one is no finding, not an error.
+MAX_ID = 2**63 - 1
+
+
+async def load_dossier(request: Request, who: Principal, finding_id: int) -> Dossier:
+    if not 0 < finding_id <= MAX_ID:
+        raise NotFound("no such finding")
+    async with db.sessions(engine(request))() as session:
+        found = await dossier(session, Scope.of(who.account), finding_id)
+    if found is None:
+        raise NotFound("no such finding")
+    return found
+
+
+@router.get("/findings/{finding_id:int}")
+async def finding_page(request: Request, who: Who, finding_id: int) -> Response:
+    found = await load_dossier(request, who, finding_id)
+    role = who.account.role
+    async with db.sessions(engine(request))() as session:
+        assignees = (
+            await queue_store.assignable(session, found.finding.visible_regimes)
+            if may(role, Act.ASSIGN)
+            else []
+        )
+    return render(
+        request,
+        "finding.html",
+        {
+            "who": who,
+            "d": found,
+            "f": found.finding,
+            "record": found.transfer.record,
+            "may_review": may(role, Act.REVIEW),
+            "may_assign": may(role, Act.ASSIGN),
+            "may_reopen": may(role, Act.REOPEN),
+            "assignees": assignees,
+            "decisions": [s for s in Status if s.decided],
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -55,8 +56,14 @@ def status_label(value: Status | str) -> str:
     return STATUS_LABELS[Status(value)]
 
 
+def pretty(value: Any) -> str:
+    """JSON for people: indented, non-ASCII kept (the template escapes it)."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 def template_globals() -> Mapping[str, Any]:
     return {
+        "pretty": pretty,
         "citation_url": citation_url,
         "query": query,
         "when": when,

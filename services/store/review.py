@@ -60,13 +60,14 @@ class Scope:
     def of(cls, account: Account) -> Scope:
         return cls(None if account.sees_all else account.regimes)
 
-    def visible(self) -> ColumnElement[bool]:
+    def visible(self, findings: Any = FindingRow) -> ColumnElement[bool]:
+        """Whether a row of ``findings`` (the table, or an alias of it) is in scope."""
         if self.regimes is None:
             return true()
-        return of_regimes(self.regimes)
+        return of_regimes(self.regimes, findings)
 
 
-def of_regimes(regimes: Sequence[str]) -> ColumnElement[bool]:
+def of_regimes(regimes: Sequence[str], findings: Any = FindingRow) -> ColumnElement[bool]:
     """Findings visible to ``regimes``. A finding of a regime is visible to that regime
     alone (services/core/visibility.py), so this asks the btree on ``regime`` for those and
     the GIN on ``visible_regimes`` only for the regime-less rest: same rows as
@@ -74,11 +75,8 @@ def of_regimes(regimes: Sequence[str]) -> ColumnElement[bool]:
     if not regimes:
         return false()
     return or_(
-        FindingRow.regime.in_(list(regimes)),
-        and_(
-            FindingRow.regime.is_(None),
-            overlaps(FindingRow.visible_regimes, regimes),
-        ),
+        findings.regime.in_(list(regimes)),
+        and_(findings.regime.is_(None), overlaps(findings.visible_regimes, regimes)),
     )
 
 

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from services.core.review import Role
+from services.knowledge import ensure_defaults
 from services.stack.embedded import free_port
 from services.store import db, users
 from services.store.audit import Actor
@@ -115,6 +116,9 @@ def add_users(database_url: str) -> None:
     engine = db.sync_engine(database_url)
     try:
         with Session(engine) as s, s.begin():
+            # The shipped rules and list, as `ewatch up` loads them: list entries and
+            # exemptions are shown from them.
+            ensure_defaults(s)
             for name, (role, regimes) in USERS.items():
                 users.add_user(
                     s,
