@@ -7,11 +7,14 @@ the browser's session cookie plus the ``X-CSRF-Token`` header on every POST.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
-from services.core.review import parse_filter
-from services.review.auth import Who
+from services.core.review import ReviewRefused, Status, parse_filter
+from services.review import acts
+from services.review.auth import Acting, Who
 from services.review.pages import load_dossier, with_me
 from services.review.views import params
 from services.store import db
@@ -43,6 +46,18 @@ router = APIRouter(
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such finding in the caller's regimes"}
 }
+REFUSED: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"description": "The finding is not in `expected_status` any more"},
+    422: {"description": "The act is not allowed: the body says why"},
+}
+Rationale = Field(default="", max_length=10_000)
+
+
+@router.get("/openapi.json", summary="This API's OpenAPI description", include_in_schema=False)
+async def openapi(request: Request, who: Who) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
 
 
 @router.get("/me", summary="Who the caller is")
@@ -88,3 +103,95 @@ async def finding(request: Request, who: Who, finding_id: int) -> dict[str, Any]
         "comments": [c.to_dict() for c in d.comments],
         "related": [r.to_dict() for r in d.related],
     }
+
+
+class StatusChange(BaseModel):
+    status: Status
+    #: Required for confirmed, dismissed and referred.
+    rationale: str = Rationale
+    #: The status the caller saw: the change is refused (409) if it moved since.
+    expected_status: Status | None = None
+
+
+class Reopening(BaseModel):
+    rationale: str = Field(min_length=1, max_length=10_000)
+
+
+class Assignment(BaseModel):
+    #: A user name, or null for nobody.
+    assignee: str | None = Field(default=None, max_length=64)
+
+
+class NewComment(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class BulkChange(BaseModel):
+    status: Status
+    rationale: str = Rationale
+    #: The findings to move; or leave it out and give ``filter``.
+    ids: list[int] | None = Field(default=None, max_length=1000)
+    #: A queue query string (``kind=violation&status=open``): every finding it matches.
+    filter: str | None = Field(default=None, max_length=4000)
+
+
+async def _finding(request: Request, who: Who, finding_id: int) -> dict[str, Any]:
+    d = await load_dossier(request, who, finding_id)
+    return {"finding": d.finding.to_dict(), "history": [e.to_dict() for e in d.history]}
+
+
+@router.post(
+    "/findings/{finding_id}/status",
+    summary="Move a finding: under review, confirmed, dismissed, referred (or back to open)",
+    responses=REFUSED,
+)
+async def change_status(
+    request: Request, who: Acting, finding_id: int, body: StatusChange
+) -> dict[str, Any]:
+    await acts.change_status(
+        request, who, finding_id, body.status, body.rationale, body.expected_status
+    )
+    return await _finding(request, who, finding_id)
+
+
+@router.post(
+    "/findings/{finding_id}/reopen",
+    summary="Reopen a decided finding (a lead's act, with a reason)",
+    responses=REFUSED,
+)
+async def reopen(request: Request, who: Acting, finding_id: int, body: Reopening) -> dict[str, Any]:
+    await acts.reopen(request, who, finding_id, body.rationale)
+    return await _finding(request, who, finding_id)
+
+
+@router.post(
+    "/findings/{finding_id}/assign",
+    summary="Assign a finding to a reviewer of its regime (leads), or take / release it",
+    responses=REFUSED,
+)
+async def assign(
+    request: Request, who: Acting, finding_id: int, body: Assignment
+) -> dict[str, Any]:
+    await acts.assign(request, who, finding_id, body.assignee)
+    return await _finding(request, who, finding_id)
+
+
+@router.post("/findings/{finding_id}/comments", summary="Comment on a finding", responses=REFUSED)
+async def comment(
+    request: Request, who: Acting, finding_id: int, body: NewComment
+) -> dict[str, Any]:
+    comment_id = await acts.comment(request, who, finding_id, body.body)
+    return {"comment_id": comment_id}
+
+
+@router.post(
+    "/findings/bulk",
+    summary="Move many findings with one rationale; each is audited on its own",
+    responses=REFUSED,
+)
+async def bulk(request: Request, who: Acting, body: BulkChange) -> dict[str, Any]:
+    if (body.ids is None) == (body.filter is None):
+        raise ReviewRefused("give either ids or filter")
+    f = parse_filter(parse_qs((body.filter or "").removeprefix("?")))
+    outcome = await acts.bulk(request, who, body.status, body.rationale, ids=body.ids, f=f)
+    return {"changed": list(outcome.changed), "skipped": outcome.skipped}

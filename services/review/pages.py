@@ -5,6 +5,7 @@ Forms that change something post to services/review/actions.py.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -153,3 +154,23 @@ async def finding_page(request: Request, who: Who, finding_id: int) -> Response:
             "decisions": [s for s in Status if s.decided],
         },
     )
+
+
+@router.get("/api")
+async def api_page(request: Request, who: Who) -> Response:
+    """The JSON API, described from its OpenAPI document (no CDN, no script)."""
+    schema = request.app.openapi()
+    operations = [
+        (method.upper(), path, op)
+        for path, methods in schema["paths"].items()
+        for method, op in methods.items()
+    ]
+    return render(
+        request,
+        "api.html",
+        {"who": who, "schema": schema, "operations": operations, "pretty": _pretty_schema},
+    )
+
+
+def _pretty_schema(schema: dict[str, Any], name: str) -> str:
+    return json.dumps(schema.get("components", {}).get("schemas", {}).get(name, {}), indent=2)

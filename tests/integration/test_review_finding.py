@@ -82,6 +82,9 @@ def test_a_party_name_with_html_is_shown_as_text(review: RunningReview) -> None:
     assert "<script>alert" not in page.text
     assert "<b>Bold</b>" not in page.text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;Bold&lt;/b&gt;" in page.text
-    assert review.client("hana").get(f"/api/v1/findings/{fid}").json()["transfer"]["record"][
-        "parties"
-    ][1]["name"] == HTML_NAME
+    assert (
+        review.client("hana")
+        .get(f"/api/v1/findings/{fid}")
+        .json()["transfer"]["record"]["parties"][1]["name"]
+        == HTML_NAME
+    )
