@@ -10,12 +10,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.core.review import ReviewRefused, Status, parse_filter
-from services.review import acts
+from services.review import acts, exports
 from services.review.auth import Acting, Who
-from services.review.pages import load_dossier, with_me
+from services.review.pages import AUDIT_PAGE, audit_entries, load_dossier, overview_of, with_me
 from services.review.views import params
 from services.store import db
 from services.store import review as queue_store
@@ -87,7 +88,48 @@ async def findings(request: Request, who: Who) -> dict[str, Any]:
 
 
 @router.get(
-    "/findings/{finding_id}",
+    "/findings/export",
+    summary="The queue's filter, every page of it, as CSV or JSON (format=csv|json)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+)
+async def export(request: Request, who: Who, format: str = "json") -> StreamingResponse:
+    f = with_me(parse_filter(params(request), ignore={"format"}), who)
+    return await exports.response(request, who, f, format)
+
+
+@router.get(
+    "/overview",
+    summary="A regime's numbers: findings per month by kind, goods, routes, end users, backlog",
+    responses=NOT_FOUND,
+)
+async def overview(request: Request, who: Who, regime: str | None = None) -> dict[str, Any]:
+    numbers, _ = await overview_of(request, who)
+    return numbers.to_dict()
+
+
+@router.get(
+    "/audit",
+    summary="The audit log (leads, auditors, admins), newest first; filters as /audit",
+    responses={403: {"description": "The caller's role does not read the audit log"}},
+)
+async def audit(
+    request: Request,
+    who: Who,
+    action: str | None = None,
+    actor: str | None = None,
+    finding: int | None = None,
+    before: int | None = None,
+) -> dict[str, Any]:
+    found, _ = await audit_entries(request, who)
+    return {
+        "entries": [e.to_dict() for e in found],
+        "next_before": found[-1].id if len(found) == AUDIT_PAGE else None,
+    }
+
+
+@router.get(
+    "/findings/{finding_id:int}",
     summary="One finding: its transfer, every finding on it, list entries, history, related",
     responses={404: {"description": "No such finding in the caller's regimes"}},
 )
@@ -141,7 +183,7 @@ async def _finding(request: Request, who: Who, finding_id: int) -> dict[str, Any
 
 
 @router.post(
-    "/findings/{finding_id}/status",
+    "/findings/{finding_id:int}/status",
     summary="Move a finding: under review, confirmed, dismissed, referred (or back to open)",
     responses=REFUSED,
 )
@@ -155,7 +197,7 @@ async def change_status(
 
 
 @router.post(
-    "/findings/{finding_id}/reopen",
+    "/findings/{finding_id:int}/reopen",
     summary="Reopen a decided finding (a lead's act, with a reason)",
     responses=REFUSED,
 )
@@ -165,7 +207,7 @@ async def reopen(request: Request, who: Acting, finding_id: int, body: Reopening
 
 
 @router.post(
-    "/findings/{finding_id}/assign",
+    "/findings/{finding_id:int}/assign",
     summary="Assign a finding to a reviewer of its regime (leads), or take / release it",
     responses=REFUSED,
 )
@@ -176,7 +218,9 @@ async def assign(
     return await _finding(request, who, finding_id)
 
 
-@router.post("/findings/{finding_id}/comments", summary="Comment on a finding", responses=REFUSED)
+@router.post(
+    "/findings/{finding_id:int}/comments", summary="Comment on a finding", responses=REFUSED
+)
 async def comment(
     request: Request, who: Acting, finding_id: int, body: NewComment
 ) -> dict[str, Any]:

@@ -6,16 +6,19 @@ Forms that change something post to services/review/actions.py.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.findings import Kind, Severity
 from services.core.items import vocabulary
 from services.core.review import (
     Act,
+    FilterError,
     QueueFilter,
     Sort,
     Status,
@@ -23,12 +26,17 @@ from services.core.review import (
     may,
     parse_filter,
 )
+from services.review import exports
 from services.review.auth import Principal, Who
-from services.review.errors import NotFound
+from services.review.charts import monthly_bars
+from services.review.errors import Forbidden, NotFound
 from services.review.views import params, render
 from services.store import db
 from services.store import review as queue_store
+from services.store.audit import Action, Entry, entries, in_scope
 from services.store.dossier import Dossier, dossier
+from services.store.models import AuditEntry, User
+from services.store.overview import Overview, overview
 from services.store.review import Scope
 
 router = APIRouter(include_in_schema=False)
@@ -127,6 +135,92 @@ async def load_dossier(request: Request, who: Principal, finding_id: int) -> Dos
     if found is None:
         raise NotFound("no such finding")
     return found
+
+
+@router.get("/findings/export")
+async def export(request: Request, who: Who) -> Response:
+    """The queue's filter as a CSV or JSON download (``format=csv|json``)."""
+    fmt = request.query_params.get("format", "csv")
+    f = with_me(parse_filter(params(request), ignore={"format"}), who)
+    return await exports.response(request, who, f, fmt)
+
+
+async def overview_of(request: Request, who: Principal) -> tuple[Overview, list[str]]:
+    """The overview of the ``regime`` asked for, one of the user's (their first by default)."""
+    async with db.sessions(engine(request))() as session:
+        regimes = await regimes_of(session, who)
+        wanted = (request.query_params.get("regime") or (regimes[0] if regimes else "")).upper()
+        if wanted not in regimes:
+            raise NotFound("not one of your regimes")
+        return await overview(session, Scope.of(who.account), wanted), regimes
+
+
+@router.get("/overview")
+async def overview_page(request: Request, who: Who) -> Response:
+    numbers, regimes = await overview_of(request, who)
+    return render(
+        request,
+        "overview.html",
+        {
+            "who": who,
+            "o": numbers,
+            "regimes": regimes,
+            "chart": monthly_bars(numbers.by_month),
+            "most": max((n for _, _, n in numbers.routes), default=1),
+        },
+    )
+
+
+AUDIT_PAGE = 100
+
+
+async def audit_entries(request: Request, who: Principal) -> tuple[list[Entry], dict[str, str]]:
+    """The audit log for leads, auditors and admins, newest first, filtered by ``action``,
+    ``actor``, ``finding``, ``from``, ``to``; ``before`` pages on (an entry id)."""
+    if not may(who.account.role, Act.AUDIT):
+        raise Forbidden(f"a {who.account.role.value} does not read the audit log")
+    q = {k: v for k, v in request.query_params.items() if v}
+    unknown = set(q) - {"action", "actor", "finding", "from", "to", "before"}
+    if unknown:
+        raise FilterError(f"unknown parameter {sorted(unknown)[0][:40]!r}")
+    scope = Scope.of(who.account)
+    where = [in_scope(scope.regimes, scope.visible())]
+    try:
+        if "action" in q:
+            where.append(AuditEntry.action == q["action"])
+        if "actor" in q:
+            where.append(
+                AuditEntry.actor_id
+                == select(User.id).where(User.name == q["actor"]).scalar_subquery()
+            )
+        if "finding" in q:
+            where.append(AuditEntry.finding_id == int(q["finding"]))
+        if "from" in q:
+            where.append(AuditEntry.at >= date.fromisoformat(q["from"]))
+        if "to" in q:
+            where.append(AuditEntry.at < date.fromisoformat(q["to"]) + timedelta(days=1))
+        before = int(q["before"]) if "before" in q else None
+    except ValueError:
+        raise FilterError("finding and before are numbers; from and to are dates") from None
+    async with db.sessions(engine(request))() as session:
+        found = await entries(session, where, limit=AUDIT_PAGE, before=before)
+    return found, q
+
+
+@router.get("/audit")
+async def audit_page(request: Request, who: Who) -> Response:
+    found, q = await audit_entries(request, who)
+    return render(
+        request,
+        "audit.html",
+        {
+            "who": who,
+            "entries": found,
+            "q": q,
+            "actions": [a.value for a in Action],
+            "next": found[-1].id if len(found) == AUDIT_PAGE else None,
+        },
+    )
 
 
 @router.get("/findings/{finding_id:int}")

@@ -8,15 +8,17 @@ its change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Insert, insert, null
+from sqlalchemy import ColumnElement, Insert, and_, exists, insert, null, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from services.store.models import AuditEntry
+from services.store.models import AuditEntry, FindingRow, User
 
 
 class Action(StrEnum):
@@ -112,3 +114,60 @@ class Entry:
             "after": self.after,
             "rationale": self.rationale,
         }
+
+
+ActorUser = aliased(User)
+Subject = aliased(User)
+
+
+async def entries(
+    session: AsyncSession,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    ascending: bool = False,
+    limit: int | None = None,
+    before: int | None = None,
+) -> list[Entry]:
+    """Audit entries with the names of their users."""
+    stmt = (
+        select(AuditEntry, ActorUser.name, Subject.name)
+        .outerjoin(ActorUser, ActorUser.id == AuditEntry.actor_id)
+        .outerjoin(Subject, Subject.id == AuditEntry.subject_user_id)
+        .where(*where)
+        .order_by(AuditEntry.id.asc() if ascending else AuditEntry.id.desc())
+    )
+    if before is not None:
+        stmt = stmt.where(AuditEntry.id < before)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        Entry(
+            e.id,
+            e.at,
+            actor,
+            e.via,
+            e.action,
+            e.finding_id,
+            subject,
+            e.before,
+            e.after,
+            e.rationale,
+        )
+        for e, actor, subject in (await session.execute(stmt)).tuples()
+    ]
+
+
+def in_scope(regimes: Sequence[str] | None, visible: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Entries a user of ``regimes`` (None: every regime) may read: those on a finding they
+    see (``visible``, a condition on ``findings``), and user-management acts on users who
+    share a regime with them."""
+    if regimes is None:
+        return true()
+    on_finding = exists().where(FindingRow.id == AuditEntry.finding_id, visible)
+    on_user = exists().where(
+        User.id == AuditEntry.subject_user_id, User.regimes.overlap(list(regimes))
+    )
+    return or_(
+        and_(AuditEntry.finding_id.is_not(None), on_finding),
+        and_(AuditEntry.finding_id.is_(None), on_user),
+    )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from services.core.findings import FindingDict
 from services.core.review import Status
-from services.store.audit import Entry
+from services.store.audit import Entry, entries
 from services.store.models import (
     AuditEntry,
     Comment,
@@ -320,47 +320,6 @@ async def exemptions(
 
 async def history(session: AsyncSession, finding_id: int) -> list[Entry]:
     return await entries(session, [AuditEntry.finding_id == finding_id], ascending=True)
-
-
-Actor = aliased(User)
-Subject = aliased(User)
-
-
-async def entries(
-    session: AsyncSession,
-    where: Sequence[ColumnElement[bool]],
-    *,
-    ascending: bool = False,
-    limit: int | None = None,
-    before: int | None = None,
-) -> list[Entry]:
-    """Audit entries with the names of their users."""
-    stmt = (
-        select(AuditEntry, Actor.name, Subject.name)
-        .outerjoin(Actor, Actor.id == AuditEntry.actor_id)
-        .outerjoin(Subject, Subject.id == AuditEntry.subject_user_id)
-        .where(*where)
-        .order_by(AuditEntry.id.asc() if ascending else AuditEntry.id.desc())
-    )
-    if before is not None:
-        stmt = stmt.where(AuditEntry.id < before)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [
-        Entry(
-            e.id,
-            e.at,
-            actor,
-            e.via,
-            e.action,
-            e.finding_id,
-            subject,
-            e.before,
-            e.after,
-            e.rationale,
-        )
-        for e, actor, subject in (await session.execute(stmt)).tuples()
-    ]
 
 
 async def comments(session: AsyncSession, finding_id: int) -> list[CommentView]:

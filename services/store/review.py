@@ -46,7 +46,8 @@ from services.core.review import (
     Status,
     Superseded,
 )
-from services.store.models import FindingRow, ScreenedTransfer, User
+from services.store.audit import Action
+from services.store.models import AuditEntry, FindingRow, ScreenedTransfer, User
 from services.store.users import Account
 
 
@@ -112,6 +113,9 @@ class QueueRow:
     transfer_date: date
     origin: str
     destination: str
+    phase: str | None
+    ruleset_version: int
+    list_version: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +123,7 @@ class QueueRow:
             "kind": self.kind,
             "regime": self.regime,
             "rule_id": self.rule_id,
+            "phase": self.phase,
             "severity": self.severity,
             "status": self.status.value,
             "summary": self.summary,
@@ -129,6 +134,8 @@ class QueueRow:
             "created_at": self.created_at.isoformat(),
             "superseded_at": self.superseded_at.isoformat() if self.superseded_at else None,
             "superseded_reason": self.superseded_reason,
+            "ruleset_version": self.ruleset_version,
+            "list_version": self.list_version,
             "transfer": {
                 "id": self.transfer_id,
                 "integrator": self.integrator,
@@ -170,6 +177,9 @@ def _columns() -> Select[Any]:
             T.transfer_date,
             T.origin,
             T.destination,
+            F.phase,
+            F.ruleset_version,
+            F.list_version,
         )
         .select_from(F)
         .join(T, T.id == F.transfer_id)
@@ -178,28 +188,8 @@ def _columns() -> Select[Any]:
 
 
 def _row(r: Any) -> QueueRow:
-    return QueueRow(
-        r[0],
-        r[1].value,
-        r[2],
-        r[3],
-        r[4].value,
-        r[5],
-        r[6],
-        r[7],
-        r[8],
-        r[9],
-        r[10],
-        r[11],
-        r[12],
-        r[13],
-        r[14],
-        r[15],
-        r[16],
-        r[17],
-        r[18],
-        r[19],
-    )
+    kind, severity = r[1].value, r[4].value
+    return QueueRow(r[0], kind, r[2], r[3], severity, *r[5:])
 
 
 def needs_transfers(f: QueueFilter) -> bool:
@@ -417,3 +407,34 @@ async def assignable(session: AsyncSession, regimes: Sequence[str]) -> list[str]
         .order_by(User.name)
     )
     return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The last status change of a finding: the rationale a report quotes."""
+
+    status: str
+    rationale: str | None
+    by: str | None
+    at: datetime
+
+
+async def last_decisions(session: AsyncSession, ids: Sequence[int]) -> dict[int, Decision]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            AuditEntry.finding_id, AuditEntry.after, AuditEntry.rationale, User.name, AuditEntry.at
+        )
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(
+            AuditEntry.finding_id.in_(ids),
+            AuditEntry.action.in_([Action.FINDING_STATUS.value, Action.FINDING_REOPEN.value]),
+        )
+        .order_by(AuditEntry.finding_id, AuditEntry.id.desc())
+        .distinct(AuditEntry.finding_id)
+    )
+    return {
+        fid: Decision((after or {}).get("status", ""), rationale, by, at)
+        for fid, after, rationale, by, at in rows.tuples()
+    }
