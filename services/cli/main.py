@@ -54,7 +54,7 @@ def _quiet(*loggers: str) -> None:
 
 @app.command()
 def up() -> None:
-    """Run the whole stack (ingest API, matcher) until Ctrl-C.
+    """Run the whole stack (ingest API, matcher, review workspace) until Ctrl-C.
 
     Without EWATCH_DATABASE_URL / EWATCH_KAFKA_BOOTSTRAP_SERVERS it starts an
     embedded PostgreSQL (data in EWATCH_DATA_DIR) and an embedded broker.

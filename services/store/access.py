@@ -91,6 +91,7 @@ async def sign_in(
     now = datetime.now(UTC)
     since = now - limits.window
     await session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP_ATTEMPTS))
+    await session.execute(delete(ReviewSession).where(ReviewSession.expires_at < now))
     if (
         await _failures(session, LoginAttempt.account, name, since) >= limits.per_account
         or await _failures(session, LoginAttempt.address, address, since) >= limits.per_address
