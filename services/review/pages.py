@@ -6,6 +6,7 @@ Forms that change something post to services/review/actions.py.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -85,13 +86,7 @@ async def filter_options(session: AsyncSession, who: Principal) -> dict[str, Any
 
 def with_me(f: QueueFilter, who: Principal) -> QueueFilter:
     """``assignee=me`` is the signed-in user."""
-    if f.assignee == "me":
-        return QueueFilter(**{**_fields(f), "assignee": who.account.name})
-    return f
-
-
-def _fields(f: QueueFilter) -> dict[str, Any]:
-    return {name: getattr(f, name) for name in f.__dataclass_fields__}
+    return replace(f, assignee=who.account.name) if f.assignee == "me" else f
 
 
 @router.get("/")
@@ -117,6 +112,7 @@ async def queue_page(request: Request, who: Who) -> Response:
             "page": page,
             "counts": counts,
             "total": sum(counts.values()),
+            "matching": sum(counts[s] for s in f.statuses) if f.statuses else sum(counts.values()),
             "options": options,
             "may_review": may(who.account.role, Act.REVIEW),
         },
