@@ -207,6 +207,13 @@ def upgrade() -> None:
         postgresql_include=["kind", "severity"],
         postgresql_where=sa.text("superseded_at IS NULL"),
     )
+    op.create_index(
+        "ix_findings_live_regime_less_status",
+        "findings",
+        ["status"],
+        postgresql_include=["visible_regimes", "kind", "severity"],
+        postgresql_where=sa.text("regime IS NULL AND superseded_at IS NULL"),
+    )
     op.create_index("ix_findings_severity_rank_id", "findings", ["severity_rank", "id"])
     op.create_index(
         "ix_findings_assignee_status",
@@ -380,6 +387,7 @@ def downgrade() -> None:
     op.drop_index("ix_findings_status_id", table_name="findings")
     op.drop_index("ix_findings_severity_rank_id", table_name="findings")
     op.drop_index("ix_findings_live_regime_status", table_name="findings")
+    op.drop_index("ix_findings_live_regime_less_status", table_name="findings")
     op.drop_index("ix_findings_regime_status_id", table_name="findings")
     op.drop_index("ix_findings_assignee_status", table_name="findings")
     op.drop_column("findings", "visible_regimes")

@@ -129,6 +129,14 @@ class FindingRow(Base):
             postgresql_include=["kind", "severity"],
             postgresql_where=text("superseded_at IS NULL"),
         ),
+        # ... and for the regime-less ones, from this one alone (their scope is tested on
+        # the included array).
+        Index(
+            "ix_findings_live_regime_less_status",
+            "status",
+            postgresql_include=["visible_regimes", "kind", "severity"],
+            postgresql_where=text("regime IS NULL AND superseded_at IS NULL"),
+        ),
         # The queue sorted by severity: high, medium, low, then the oldest first.
         Index("ix_findings_severity_rank_id", "severity_rank", "id"),
         Index(
