@@ -1,6 +1,6 @@
 """Every Prometheus metric of Embargo Watch, declared in one place.
 
-Each long-running process owns one registry (ingest, matcher), served on its
+Each long-running process owns one registry (ingest, matcher, review), served on its
 ``/metrics``. Label values are bounded: ``regime`` is one of the ~15 regime
 ids or ``none``; ``kind`` is violation|indicator; ``reason``, ``stage`` and
 ``reason_kind`` are short fixed vocabularies named in the help texts or in
@@ -205,5 +205,44 @@ class MatcherMetrics:
             "Accepted records the reconciler published again, unsettled after the delay.",
             namespace=NAMESPACE,
             subsystem="matcher",
+            registry=r,
+        )
+
+
+class ReviewMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "requests",
+            "HTTP requests to the review workspace, by route template and status code.",
+            ["route", "status"],
+            namespace=NAMESPACE,
+            subsystem="review",
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "request_duration_seconds",
+            "Time to answer a request, by route template.",
+            ["route"],
+            namespace=NAMESPACE,
+            subsystem="review",
+            buckets=REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.sign_ins = Counter(
+            "sign_ins",
+            "Sign-in attempts by outcome: ok | refused | limited.",
+            ["outcome"],
+            namespace=NAMESPACE,
+            subsystem="review",
+            registry=r,
+        )
+        self.decisions = Counter(
+            "status_changes",
+            "Findings moved to a status by a reviewer (bulk moves count each finding).",
+            ["status"],
+            namespace=NAMESPACE,
+            subsystem="review",
             registry=r,
         )

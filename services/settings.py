@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     ingest_port: int = 8080
     matcher_port: int = 9101
+    #: The review workspace (``ewatch review``): pages and the JSON API under /api/v1.
+    review_port: int = 8081
     #: Port of the embedded broker when ``kafka_bootstrap_servers`` is unset.
     embedded_kafka_port: int = 9092
     #: On stop, how long ``ewatch up`` waits for the matcher to screen what the embedded
@@ -76,6 +78,18 @@ class Settings(BaseSettings):
     pattern_surge_factor: float = Field(default=5.0, gt=1)
     #: …and that history holds at least this many transfers of the goods.
     pattern_surge_min_history: int = Field(default=3, ge=1)
+
+    #: Signs the review workspace's session cookies; unset, a key is made once and kept in
+    #: ``data_dir/review-secret.key``. Set it when several review processes share sessions.
+    review_secret_key: SecretStr | None = None
+    #: Mark cookies ``Secure`` even on plain HTTP: set it behind a proxy that terminates TLS
+    #: (requests that arrive over https get ``Secure`` anyway).
+    review_secure_cookies: bool = False
+    review_session_hours: float = Field(default=12.0, gt=0)
+    #: Sign-in attempts that may fail, per account and per address, within the window.
+    review_login_window_s: float = Field(default=900.0, gt=0)
+    review_login_failures_per_account: int = Field(default=5, ge=1)
+    review_login_failures_per_address: int = Field(default=20, ge=1)
 
     rules_dir: Path | None = None
     log_level: str = "info"

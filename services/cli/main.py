@@ -29,6 +29,7 @@ LAZY_COMMANDS = {
     "rejected": ("services.cli.rejected", "app"),
     "rescreen": ("services.cli.rescreen", "command"),
     "status": ("services.cli.status", "command"),
+    "users": ("services.cli.users", "app"),
 }
 
 
@@ -89,7 +90,7 @@ def _quiet(*loggers: str) -> None:
 
 @app.command()
 def up() -> None:
-    """Run the whole stack (ingest API, matcher) until Ctrl-C.
+    """Run the whole stack (ingest API, matcher, review workspace) until Ctrl-C.
 
     Without EWATCH_DATABASE_URL / EWATCH_KAFKA_BOOTSTRAP_SERVERS it starts an
     embedded PostgreSQL (data in EWATCH_DATA_DIR) and an embedded broker.
@@ -129,6 +130,20 @@ def ingest() -> None:
     s = _settings()
     api = create_app(s, bootstrap=kafka_bootstrap(s), database_url=database_url(s))
     uvicorn.run(api, host=s.host, port=s.ingest_port, log_level=s.log_level, access_log=False)
+
+
+@app.command()
+def review() -> None:
+    """Run the review workspace (pages and the JSON API under /api/v1) on EWATCH_REVIEW_PORT."""
+    import uvicorn
+
+    from services.review.app import create_app
+    from services.stack.runtime import database_url
+
+    _logging()
+    s = _settings()
+    workspace = create_app(s, database_url(s))
+    uvicorn.run(workspace, host=s.host, port=s.review_port, log_level=s.log_level, access_log=False)
 
 
 @app.command()

@@ -1,8 +1,8 @@
 """``ewatch up``: the whole stack in one foreground command.
 
 Starts (when not configured otherwise) the embedded PostgreSQL and broker,
-migrates the database, creates the topic, then runs ingest and matcher as
-child processes. Ctrl-C (SIGINT) or SIGTERM stops ingest first, so nothing new
+migrates the database, creates the topic, then runs ingest, matcher and the review
+workspace as child processes. Ctrl-C (SIGINT) or SIGTERM stops ingest first, so nothing new
 is accepted; with the embedded broker, whose memory storage loses what it
 holds, it then waits until the ledger of accepted records has nothing pending (a
 second Ctrl-C, or ``EWATCH_DRAIN_TIMEOUT_S``, cuts the wait short). The wait is a
@@ -89,7 +89,7 @@ class Stack:
             "EWATCH_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "EWATCH_DATA_DIR": str(s.data_dir.resolve()),
         }
-        for name in ("ingest", "matcher"):
+        for name in ("ingest", "matcher", "review"):
             with (log_dir / f"{name}.log").open("ab") as log_file:
                 self.children[name] = subprocess.Popen(
                     [sys.executable, "-m", "services.cli.main", name],
@@ -99,12 +99,16 @@ class Stack:
                     start_new_session=True,  # Ctrl-C reaches us; we stop them in order
                     preexec_fn=die_with_parent,
                 )
-        self.say(f"logs:         {log_dir.resolve()}/{{ingest,matcher,broker}}.log")
+        self.say(f"logs:         {log_dir.resolve()}/{{ingest,matcher,review,broker}}.log")
         self.say(
             f"ingest API:   http://{s.host}:{s.ingest_port}/v1/transfers "
             f"(metrics /metrics, health /healthz /readyz)"
         )
         self.say(f"matcher:      http://127.0.0.1:{s.matcher_port}/metrics (/healthz /readyz)")
+        self.say(
+            f"review:       http://{s.host}:{s.review_port}/ (sign in: `ewatch users add`; "
+            "API /api/v1, metrics /metrics)"
+        )
 
     def _ensure_knowledge(self, db_url: str) -> None:
         from sqlalchemy.orm import Session

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Enum,
@@ -23,16 +24,18 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.core.findings import Kind, Severity
+from services.core.review import Role, Status
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,6 +57,9 @@ def _enum(cls: type[StrEnum], name: str) -> Enum:
     )
 
 
+SEVERITY_RANK_SQL = "CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSONB, list[Any]: JSONB}
@@ -61,7 +67,17 @@ class Base(DeclarativeBase):
 
 class ScreenedTransfer(Base):
     __tablename__ = "screened_transfers"
-    __table_args__ = (UniqueConstraint("integrator", "record_id"),)
+    __table_args__ = (
+        UniqueConstraint("integrator", "record_id"),
+        Index(
+            "ix_screened_transfers_party_names",
+            "party_names",
+            postgresql_using="gin",
+            postgresql_ops={"party_names": "gin_trgm_ops"},
+        ),
+        Index("ix_screened_transfers_party_keys", "party_keys", postgresql_using="gin"),
+        Index("ix_screened_transfers_item_categories", "item_categories", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     integrator: Mapped[str] = mapped_column(String(200))
@@ -81,6 +97,11 @@ class ScreenedTransfer(Base):
     kafka_topic: Mapped[str | None] = mapped_column(String(255))
     kafka_partition: Mapped[int | None] = mapped_column(Integer)
     kafka_offset: Mapped[int | None] = mapped_column(BigInteger)
+    #: What the review workspace searches (services.core.visibility): the party names
+    #: folded, the parties' normalised names, the item categories with their parents.
+    party_names: Mapped[str] = mapped_column(Text, server_default="")
+    party_keys: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    item_categories: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
     findings: Mapped[list[FindingRow]] = relationship(back_populates="transfer")
 
@@ -96,6 +117,40 @@ class FindingRow(Base):
             "pattern_anchor",
             postgresql_where=text("pattern_group IS NOT NULL"),
         ),
+        # The review queue (services/store/review.py). A user's scope is ``regime IN (…)``
+        # for regime findings, ``visible_regimes && …`` for the regime-less rest.
+        Index(
+            "ix_findings_visible_regimes",
+            "visible_regimes",
+            postgresql_using="gin",
+            postgresql_where=text("regime IS NULL"),
+        ),
+        Index("ix_findings_status_id", "status", "id"),
+        Index("ix_findings_regime_status_id", "regime", "status", "id"),
+        # Counts by status of what is in force, from the index alone.
+        Index(
+            "ix_findings_live_regime_status",
+            "regime",
+            "status",
+            postgresql_include=["kind", "severity"],
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+        # ... and for the regime-less ones, from this one alone (their scope is tested on
+        # the included array).
+        Index(
+            "ix_findings_live_regime_less_status",
+            "status",
+            postgresql_include=["visible_regimes", "kind", "severity"],
+            postgresql_where=text("regime IS NULL AND superseded_at IS NULL"),
+        ),
+        # The queue sorted by severity: high, medium, low, then the oldest first.
+        Index("ix_findings_severity_rank_id", "severity_rank", "id"),
+        Index(
+            "ix_findings_assignee_status",
+            "assignee_id",
+            "status",
+            postgresql_where=text("assignee_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -109,6 +164,10 @@ class FindingRow(Base):
     rule_id: Mapped[str] = mapped_column(String(200))
     phase: Mapped[str | None] = mapped_column(String(100))
     severity: Mapped[Severity] = mapped_column(_enum(Severity, "finding_severity"))
+    #: 0 high, 1 medium, 2 low: the queue's severity order.
+    severity_rank: Mapped[int] = mapped_column(
+        SmallInteger, Computed(SEVERITY_RANK_SQL, persisted=True)
+    )
     summary: Mapped[str] = mapped_column(Text)
     citations: Mapped[list[Any]]
     party: Mapped[dict[str, Any] | None]
@@ -124,6 +183,12 @@ class FindingRow(Base):
     #: for one receiver or certificate are filed under, and the day that anchors its set.
     pattern_group: Mapped[str | None] = mapped_column(String(64))
     pattern_anchor: Mapped[date | None] = mapped_column(Date)
+    #: Review state: kept across re-screens and re-sends, the row being stable per key.
+    status: Mapped[Status] = mapped_column(_enum(Status, "review_status"), server_default="open")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The regimes whose staff see it (services.core.visibility); empty: admins only.
+    visible_regimes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
     transfer: Mapped[ScreenedTransfer] = relationship(back_populates="findings")
 
@@ -318,3 +383,99 @@ class CrsvAnnexVersion(Base):
     )
     #: The file as imported: the matcher rebuilds the annex from exactly these bytes.
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# The review workspace: its people, their sessions and tokens, comments and the audit log.
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: argon2id, in the PHC string form argon2-cffi writes.
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    #: Regime ids whose findings the user works or reads; an admin sees every regime.
+    regimes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A personal token for scripts; only its sha256 is kept, it is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewSession(Base):
+    """A signed-in browser. Kept in the database so that disabling a user ends it at once."""
+
+    __tablename__ = "sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: The token every state-changing form and cookie-authenticated API call must carry.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+
+
+class LoginAttempt(Base):
+    """Recent sign-in attempts: the rate limit per account and per address counts them."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_account_at", "account", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AuditEntry(Base):
+    """One change to a finding or one user-management act. Append-only: a trigger makes
+    PostgreSQL refuse UPDATE, DELETE and TRUNCATE on the table, whoever asks."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_finding_id", "finding_id", "id"),
+        Index("ix_audit_log_subject_user_id", "subject_user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    #: Who acted; NULL for the system (a re-screen).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: How: "web", "api", "cli (OS user …)", "matcher".
+    via: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"))
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    rationale: Mapped[str | None] = mapped_column(Text)

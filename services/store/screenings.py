@@ -18,7 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.findings import Finding
-from services.store import ledger
+from services.core.visibility import findings_visibility, search_columns
+from services.store import ledger, visibility
 from services.store.ledger import record_digest
 from services.store.models import AcceptedRecord, FindingRow, ScreenedTransfer
 from services.store.outcomes import Delivery, Screening, Stored
@@ -74,7 +75,18 @@ async def record_screenings(
     ids = await _upsert_transfers(
         session, [latest[k] for k in keep], digests, ruleset_version, list_version
     )
-    new = await _insert_findings(session, [(ids[k], latest[k].findings) for k in keep])
+    territories = await visibility.territories(session, ruleset_version)
+    new = await _insert_findings(
+        session,
+        [
+            (
+                ids[k],
+                latest[k].findings,
+                findings_visibility(latest[k].record, latest[k].findings, territories),
+            )
+            for k in keep
+        ],
+    )
     revised = {k for k in keep if k in previous and previous[k] != digests[k]}
     for k in revised:
         yielded = [f.key for f in latest[k].findings]
@@ -117,6 +129,7 @@ async def _upsert_transfers(
                 "kafka_topic": s.delivery.topic,
                 "kafka_partition": s.delivery.partition,
                 "kafka_offset": s.delivery.offset,
+                **search_columns(s.record),
             }
             for s in screenings[start : start + ROWS_PER_STATEMENT]
         ]
@@ -134,13 +147,15 @@ async def _upsert_transfers(
 
 
 async def _insert_findings(
-    session: AsyncSession, found: Sequence[tuple[int, Sequence[Finding]]]
+    session: AsyncSession,
+    found: Sequence[tuple[int, Sequence[Finding], Sequence[Sequence[str]]]],
 ) -> dict[int, int]:
-    """Insert what is not there yet; return the number of new findings per transfer id."""
+    """Insert what is not there yet, each finding with the regimes that see it; return the
+    number of new findings per transfer id."""
     rows = [
-        {"transfer_id": transfer_id, "finding_key": f.key, **f.to_dict()}
-        for transfer_id, findings in found
-        for f in findings
+        {"transfer_id": transfer_id, "finding_key": f.key, **f.to_dict(), "visible_regimes": seen}
+        for transfer_id, findings, visible in found
+        for f, seen in zip(findings, visible, strict=True)
     ]
     new: dict[int, int] = {}
     for start in range(0, len(rows), ROWS_PER_STATEMENT):

@@ -189,6 +189,7 @@ def start_up(
     ports = ports or {
         "INGEST_PORT": free_port(),
         "MATCHER_PORT": free_port(),
+        "REVIEW_PORT": free_port(),
         "EMBEDDED_KAFKA_PORT": free_port(),
     }
     env = {

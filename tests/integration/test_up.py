@@ -30,8 +30,11 @@ def test_up_serves_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     try:
         wait_ok(f"http://127.0.0.1:{ports['INGEST_PORT']}/readyz")
         wait_ok(f"http://127.0.0.1:{ports['MATCHER_PORT']}/healthz")
+        wait_ok(f"http://127.0.0.1:{ports['REVIEW_PORT']}/readyz")
+        login = httpx.get(f"http://127.0.0.1:{ports['REVIEW_PORT']}/findings")
+        assert login.status_code == 303  # the review workspace, asking to sign in
         running = descendants_and_servers(psutil.Process(up.pid), data_dir)
-        assert len(running) >= 3  # ingest, matcher, broker (and postgres)
+        assert len(running) >= 4  # ingest, matcher, review, broker (and postgres)
         assert (data_dir / "postgres" / "PG_VERSION").exists()
 
         up.send_signal(signal.SIGINT)

@@ -21,6 +21,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "ingest": frozenset({"core", "store", "broker", "metrics", "settings"}),
     "matcher": frozenset({"core", "store", "knowledge", "broker", "metrics", "settings"}),
     "stack": frozenset({"core", "store", "knowledge", "broker", "settings"}),
+    "review": frozenset({"core", "store", "metrics", "settings"}),
     "cli": frozenset(
         {
             "core",
@@ -33,6 +34,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
             "ingest",
             "matcher",
             "evaluation",
+            "review",
         }
     ),
 }

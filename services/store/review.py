@@ -1,0 +1,440 @@
+"""The review queue's reads: filtered, scoped, sorted, a page at a time, with counts.
+
+Every query here is scoped: a user sees the findings whose ``visible_regimes`` meet their
+regimes (an admin sees all), and nothing else exists for them — a finding out of scope is
+answered exactly as one that does not exist.
+
+Pages are cut by keyset (the last row's sort key and id), not by offset: a reviewer works
+the top of a queue while findings leave it (decided, reassigned), and an offset would
+then skip rows; a keyset page also costs the same at the millionth row as at the first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from services.core.findings import Severity
+from services.core.name_normalisation import fold
+from services.core.review import (
+    UNASSIGNED,
+    FilterError,
+    QueueFilter,
+    Role,
+    Sort,
+    Status,
+    Superseded,
+)
+from services.store.audit import Action
+from services.store.models import AuditEntry, FindingRow, ScreenedTransfer, User
+from services.store.users import Account
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The regimes a user sees; None for all of them."""
+
+    regimes: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, account: Account) -> Scope:
+        return cls(None if account.sees_all else account.regimes)
+
+    def visible(self, findings: Any = FindingRow) -> ColumnElement[bool]:
+        """Whether a row of ``findings`` (the table, or an alias of it) is in scope."""
+        if self.regimes is None:
+            return true()
+        return of_regimes(self.regimes, findings)
+
+
+def of_regimes(regimes: Sequence[str], findings: Any = FindingRow) -> ColumnElement[bool]:
+    """Findings visible to ``regimes``. A finding of a regime is visible to that regime
+    alone (services/core/visibility.py), so this asks the btree on ``regime`` for those and
+    the GIN on ``visible_regimes`` only for the regime-less rest: same rows as
+    ``visible_regimes && regimes``, several times faster to count."""
+    if not regimes:
+        return false()
+    return or_(
+        findings.regime.in_(list(regimes)),
+        and_(findings.regime.is_(None), overlaps(findings.visible_regimes, regimes)),
+    )
+
+
+def overlaps(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column && ARRAY[values]``: a text[] column shares an element with ``values``."""
+    return cast("ColumnElement[bool]", column.overlap(list(values)))
+
+
+F = FindingRow
+T = ScreenedTransfer
+Assignee = aliased(User)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: int
+    kind: str
+    regime: str | None
+    rule_id: str
+    severity: str
+    status: Status
+    summary: str
+    party: dict[str, Any] | None
+    designated: dict[str, Any] | None
+    citations: list[str]
+    assignee: str | None
+    created_at: datetime
+    superseded_at: datetime | None
+    superseded_reason: str | None
+    transfer_id: int
+    integrator: str
+    record_id: str
+    transfer_date: date
+    origin: str
+    destination: str
+    phase: str | None
+    ruleset_version: int
+    list_version: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "regime": self.regime,
+            "rule_id": self.rule_id,
+            "phase": self.phase,
+            "severity": self.severity,
+            "status": self.status.value,
+            "summary": self.summary,
+            "party": self.party,
+            "designated": self.designated,
+            "citations": self.citations,
+            "assignee": self.assignee,
+            "created_at": self.created_at.isoformat(),
+            "superseded_at": self.superseded_at.isoformat() if self.superseded_at else None,
+            "superseded_reason": self.superseded_reason,
+            "ruleset_version": self.ruleset_version,
+            "list_version": self.list_version,
+            "transfer": {
+                "id": self.transfer_id,
+                "integrator": self.integrator,
+                "record_id": self.record_id,
+                "transfer_date": self.transfer_date.isoformat(),
+                "origin": self.origin,
+                "destination": self.destination,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    rows: tuple[QueueRow, ...]
+    #: Where the next page starts; None on the last page.
+    next_cursor: str | None
+
+
+def _columns() -> Select[Any]:
+    return (
+        select(
+            F.id,
+            F.kind,
+            F.regime,
+            F.rule_id,
+            F.severity,
+            F.status,
+            F.summary,
+            F.party,
+            F.designated,
+            F.citations,
+            Assignee.name,
+            F.created_at,
+            F.superseded_at,
+            F.superseded_reason,
+            T.id,
+            T.integrator,
+            T.record_id,
+            T.transfer_date,
+            T.origin,
+            T.destination,
+            F.phase,
+            F.ruleset_version,
+            F.list_version,
+        )
+        .select_from(F)
+        .join(T, T.id == F.transfer_id)
+        .outerjoin(Assignee, Assignee.id == F.assignee_id)
+    )
+
+
+def _row(r: Any) -> QueueRow:
+    kind, severity = r[1].value, r[4].value
+    return QueueRow(r[0], kind, r[2], r[3], severity, *r[5:])
+
+
+def needs_transfers(f: QueueFilter) -> bool:
+    """Whether the filter asks about the transfer (its date, goods or parties)."""
+    return bool(f.date_from or f.date_to or f.category or f.party)
+
+
+async def where(
+    session: AsyncSession, scope: Scope, f: QueueFilter, *, with_status: bool = True
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``f`` within ``scope`` (findings joined to their transfers
+    where :func:`needs_transfers`). Every value is a bound parameter; the assignee's name is
+    looked up first, so that the planner sees the id."""
+    assignee_id: int | None = None
+    if f.assignee and f.assignee != UNASSIGNED:
+        assignee_id = await session.scalar(select(User.id).where(User.name == f.assignee))
+    return conditions(scope, f, assignee_id=assignee_id, with_status=with_status)
+
+
+def conditions(
+    scope: Scope, f: QueueFilter, *, assignee_id: int | None, with_status: bool = True
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [scope.visible()]
+    if f.regimes:
+        where.append(of_regimes(f.regimes))
+    if f.kinds:
+        where.append(F.kind.in_(f.kinds))
+    if f.severities:
+        where.append(F.severity.in_(f.severities))
+    if with_status and f.statuses:
+        where.append(F.status.in_(f.statuses))
+    if f.assignee == UNASSIGNED:
+        where.append(F.assignee_id.is_(None))
+    elif f.assignee:
+        where.append(F.assignee_id == assignee_id if assignee_id is not None else false())
+    if f.date_from:
+        where.append(T.transfer_date >= f.date_from)
+    if f.date_to:
+        where.append(T.transfer_date <= f.date_to)
+    if f.category:
+        where.append(overlaps(T.item_categories, [f.category]))
+    if f.party:
+        where.append(T.party_names.contains(fold(f.party), autoescape=True))
+    if f.superseded is Superseded.HIDE:
+        where.append(F.superseded_at.is_(None))
+    elif f.superseded is Superseded.ONLY:
+        where.append(F.superseded_at.is_not(None))
+    return where
+
+
+def _sort_key(sort: Sort) -> tuple[list[Any], bool]:
+    """The ORDER BY columns (ending in the id) and whether they descend."""
+    match sort:
+        case Sort.NEWEST:
+            return [F.id], True
+        case Sort.OLDEST:
+            return [F.id], False
+        case Sort.TRANSFER_DATE_DESC:
+            return [T.transfer_date, F.id], True
+        case Sort.TRANSFER_DATE:
+            return [T.transfer_date, F.id], False
+        case Sort.SEVERITY:
+            return [F.severity_rank, F.id], False
+
+
+def _cursor_of(sort: Sort, row: QueueRow) -> str:
+    values: list[Any]
+    match sort:
+        case Sort.NEWEST | Sort.OLDEST:
+            values = [row.id]
+        case Sort.TRANSFER_DATE_DESC | Sort.TRANSFER_DATE:
+            values = [row.transfer_date.isoformat(), row.id]
+        case Sort.SEVERITY:
+            values = [_RANKS[row.severity], row.id]
+    raw = orjson.dumps([sort.value, *values])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+_RANKS = {Severity.HIGH.value: 0, Severity.MEDIUM.value: 1, Severity.LOW.value: 2}
+
+
+def _cursor_values(sort: Sort, cursor: str) -> list[Any]:
+    """The sort key a cursor holds, checked; :class:`FilterError` if it is not one of ours
+    for this sort (a cursor of another sort order cannot continue this one)."""
+    try:
+        decoded = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        raise FilterError("after: not a page cursor") from None
+    if not isinstance(decoded, list) or not decoded or decoded[0] != sort.value:
+        raise FilterError("after: a cursor of another sort order")
+    values = decoded[1:]
+    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in values[-1:])
+    if sort in (Sort.TRANSFER_DATE, Sort.TRANSFER_DATE_DESC):
+        ok = ok and len(values) == 2 and isinstance(values[0], str)
+        if ok:
+            try:
+                values[0] = date.fromisoformat(values[0])
+            except ValueError:
+                ok = False
+    elif sort is Sort.SEVERITY:
+        ok = ok and len(values) == 2 and isinstance(values[0], int)
+    else:
+        ok = ok and len(values) == 1
+    if not ok:
+        raise FilterError("after: not a page cursor")
+    return values
+
+
+async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePage:
+    """One page of the queue: ``f.limit`` rows after ``f.after``."""
+    keys, descending = _sort_key(f.sort)
+    stmt = _columns().where(*await where(session, scope, f))
+    if f.after:
+        values = _cursor_values(f.sort, f.after)
+        key = tuple_(*keys) if len(keys) > 1 else keys[0]
+        bound = tuple_(*(literal(v) for v in values)) if len(values) > 1 else values[0]
+        stmt = stmt.where(key < bound if descending else key > bound)
+    stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys)).limit(f.limit + 1)
+    rows = [_row(r) for r in await session.execute(stmt)]
+    more = len(rows) > f.limit
+    rows = rows[: f.limit]
+    return QueuePage(tuple(rows), _cursor_of(f.sort, rows[-1]) if more and rows else None)
+
+
+async def status_counts(session: AsyncSession, scope: Scope, f: QueueFilter) -> dict[Status, int]:
+    """How many findings of the filter (its statuses aside) are in each status.
+
+    Within some regimes and asking nothing of the transfer, it counts in two parts: the
+    regime findings from the partial index ``ix_findings_live_regime_status`` alone, the
+    regime-less ones through the GIN index; one query over both would read every row."""
+    found: dict[Status, int] = dict.fromkeys(Status, 0)
+    regimes = _regimes(scope, f)
+    if regimes is None or needs_transfers(f):
+        stmt = select(F.status, func.count()).select_from(F)
+        if needs_transfers(f):
+            stmt = stmt.join(T, T.id == F.transfer_id)
+        stmt = stmt.where(*await where(session, scope, f, with_status=False))
+        parts = [stmt]
+    else:
+        rest = await where(session, Scope(None), replace(f, regimes=()), with_status=False)
+        regime_less: list[ColumnElement[bool]] = [F.regime.is_(None)]
+        regime_less += [overlaps(F.visible_regimes, r) for r in (scope.regimes, f.regimes) if r]
+        parts = [
+            select(F.status, func.count()).where(F.regime.in_(regimes), *rest),
+            select(F.status, func.count()).where(*regime_less, *rest),
+        ]
+    for stmt in parts:
+        for status, n in await session.execute(stmt.group_by(F.status)):
+            found[status] += n
+    return found
+
+
+def _regimes(scope: Scope, f: QueueFilter) -> list[str] | None:
+    """The regimes both the scope and the filter allow; None when neither limits them."""
+    if scope.regimes is None and not f.regimes:
+        return None
+    if scope.regimes is None:
+        return list(f.regimes)
+    if not f.regimes:
+        return list(scope.regimes)
+    return [r for r in scope.regimes if r in f.regimes]
+
+
+async def matching_ids(
+    session: AsyncSession, scope: Scope, f: QueueFilter, limit: int
+) -> list[int]:
+    """The ids of up to ``limit`` findings of the filter (every page), in its order."""
+    keys, descending = _sort_key(f.sort)
+    stmt = (
+        select(F.id)
+        .select_from(F)
+        .join(T, T.id == F.transfer_id)
+        .where(*await where(session, scope, f))
+        .order_by(*(k.desc() if descending else k.asc() for k in keys))
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def rows_by_id(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[QueueRow]:
+    """The queue rows of ``ids`` that ``scope`` sees, in the order given."""
+    if not ids:
+        return []
+    found = {
+        r.id: r
+        for r in map(_row, await session.execute(_columns().where(F.id.in_(ids), scope.visible())))
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def visible_finding(scope: Scope, finding_id: int) -> ColumnElement[bool]:
+    return and_(F.id == finding_id, scope.visible())
+
+
+async def regime_ids(session: AsyncSession) -> list[str]:
+    """The regime ids of the active ruleset, sorted."""
+    ids = await session.scalar(
+        text(
+            "SELECT coalesce(jsonb_agg(d.value->>'id' ORDER BY d.value->>'id'), '[]') "
+            "FROM ruleset_versions r, jsonb_each(r.documents) d WHERE r.active"
+        )
+    )
+    return list(ids or [])
+
+
+async def assignable(session: AsyncSession, regimes: Sequence[str]) -> list[str]:
+    """Names of the enabled reviewers and leads who work any of ``regimes``."""
+    rows = await session.scalars(
+        select(User.name)
+        .where(
+            User.disabled_at.is_(None),
+            User.role.in_([Role.REVIEWER, Role.LEAD]),
+            overlaps(User.regimes, regimes),
+        )
+        .order_by(User.name)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The last status change of a finding: the rationale a report quotes."""
+
+    status: str
+    rationale: str | None
+    by: str | None
+    at: datetime
+
+
+async def last_decisions(session: AsyncSession, ids: Sequence[int]) -> dict[int, Decision]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            AuditEntry.finding_id, AuditEntry.after, AuditEntry.rationale, User.name, AuditEntry.at
+        )
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(
+            AuditEntry.finding_id.in_(ids),
+            AuditEntry.action.in_([Action.FINDING_STATUS.value, Action.FINDING_REOPEN.value]),
+        )
+        .order_by(AuditEntry.finding_id, AuditEntry.id.desc())
+        .distinct(AuditEntry.finding_id)
+    )
+    return {
+        fid: Decision((after or {}).get("status", ""), rationale, by, at)
+        for fid, after, rationale, by, at in rows.tuples()
+    }
