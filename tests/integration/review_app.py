@@ -30,7 +30,7 @@ from services.stack.embedded import free_port
 from services.store import db, users
 from services.store.audit import Actor
 from tests.conftest import _plain, _with_database
-from tests.integration.stack import ROOT, _wait_http, stop_process
+from tests.integration.stack import ROOT, stop_process, wait_http
 from tests.review_data import store_findings
 
 PASSWORD = "correct horse battery staple"
@@ -154,7 +154,7 @@ def start_review(database_url: str, tmp: Path, **overrides: str) -> RunningRevie
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
-    _wait_http(url + "/readyz", process, 60, log)
+    wait_http(url + "/readyz", process, 60, log)
     return RunningReview(url, database_url, process, log)
 
 
