@@ -177,6 +177,17 @@ class MatcherMetrics:
             buckets=REQUEST_BUCKETS,
             registry=r,
         )
+        self.stage_seconds = Histogram(
+            "batch_stage_seconds",
+            "Time one batch spent in each stage: wait (for Faust to hand the next batch over, "
+            "idle time included) | decode (the envelope's JSON) | validate | parse | screen | "
+            "store (the transaction, commit included) | ack.",
+            ["stage"],
+            namespace=NAMESPACE,
+            subsystem="matcher",
+            buckets=REQUEST_BUCKETS,
+            registry=r,
+        )
         self.stale = Counter(
             "records_stale",
             "Deliveries not kept because newer content of the record was accepted since.",

@@ -13,6 +13,7 @@ keep the knowledge current and the ledger reconciled (:mod:`services.matcher.upk
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.broker import broker_answers
 from services.core.context import Context
-from services.matcher.processing import Message, Processor
+from services.matcher.processing import Message, Processor, freeze_heap
+from services.matcher.transport import Transport
 from services.matcher.upkeep import KnowledgeWatcher, Reconciler
 from services.metrics import MatcherMetrics
 from services.settings import Settings
@@ -47,51 +49,29 @@ def create_app(
     metrics.ruleset_version.set(context.ruleset.version)
     store = PostgresStore(engine, PatternRules.from_settings(settings))
     processor = Processor(store, context, metrics)
-    datadir = (datadir or settings.data_dir / "matcher").resolve()
-    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
-    app = faust.App(
-        settings.matcher_group,
-        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
-        store="memory://",
-        datadir=str(datadir),
-        autodiscover=False,
-        web_enabled=True,
-        web_host=settings.host,
-        web_port=settings.matcher_port,
-        web_in_thread=False,
-        broker_session_timeout=settings.kafka_session_timeout_s,
-        broker_rebalance_timeout=settings.kafka_rebalance_timeout_s,
-        broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
-        broker_request_timeout=settings.kafka_request_timeout_s,
-        broker_commit_interval=1.0,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        topic_partitions=settings.topic_partitions,
-        topic_disable_leader=True,
-    )
-    topic = app.topic(
-        settings.transfers_topic,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=settings.topic_partitions,
-    )
+    app = faust_app(settings, bootstrap, datadir or settings.data_dir / "matcher")
+    topic = transfers_topic(app, settings)
 
     @app.agent(topic, concurrency=1, name="screen_transfers")
     async def screen_transfers(stream: Any) -> None:
         batches = stream.noack_take(
             settings.matcher_batch_max, within=settings.matcher_batch_within_s
         )
+        waited: float | None = None  # the first batch's wait is the worker's start-up
         async for events in batches:
+            if waited is not None:
+                metrics.stage_seconds.labels("wait").observe(time.perf_counter() - waited)
             await processor.handle_batch(
                 [
                     Message(m.topic, m.partition, m.offset, m.value)
                     for m in (e.message for e in events)
                 ]
             )
+            acking = time.perf_counter()
             for event in events:  # only now may their offsets be committed
                 await stream.ack(event)
+            waited = time.perf_counter()
+            metrics.stage_seconds.labels("ack").observe(waited - acking)
 
     sync_engine = db.sync_engine(engine.url.render_as_string(hide_password=False))
     watcher = KnowledgeWatcher(sync_engine, processor, metrics)
@@ -137,7 +117,49 @@ def create_app(
     return app
 
 
+def faust_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
+    """The Faust app the matcher's agent runs in, with its broker options (bench/matcher.py
+    runs a no-op agent in the same app to measure what Faust and the broker cost)."""
+    datadir = datadir.resolve()
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    app = faust.App(
+        settings.matcher_group,
+        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        store="memory://",
+        datadir=str(datadir),
+        autodiscover=False,
+        web_enabled=True,
+        web_host=settings.host,
+        web_port=settings.matcher_port,
+        web_in_thread=False,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_s,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
+        broker_request_timeout=settings.kafka_request_timeout_s,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        topic_partitions=settings.topic_partitions,
+        topic_disable_leader=True,
+    )
+    app.transport = Transport(app, settings.kafka_fetch_max_wait_s)
+    return app
+
+
+def transfers_topic(app: faust.App, settings: Settings) -> Any:
+    """``transfers.v1`` as the agent reads it: raw bytes, decoded by the processor."""
+    return app.topic(
+        settings.transfers_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+    )
+
+
 def run_worker(app: faust.App, loglevel: str = "info") -> None:
     """Run the worker until SIGINT/SIGTERM; blocks."""
     worker = faust.Worker(app, loglevel=loglevel, override_logging=False)
+    freeze_heap()
     worker.execute_from_commandline()

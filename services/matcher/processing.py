@@ -11,10 +11,11 @@ the stream instead of losing records.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -52,6 +53,36 @@ class Message:
     value: bytes
 
 
+#: What :meth:`Processor.handle_batch` times, as ``ewatch_matcher_batch_stage_seconds``'s
+#: ``stage`` label; the Faust agent adds ``wait`` and ``ack``.
+STAGES = ("decode", "validate", "parse", "screen", "store")
+
+
+@dataclass(slots=True)
+class StageClock:
+    """Seconds one batch spent in each stage, summed over its records."""
+
+    spent: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    last: float = field(default_factory=time.perf_counter)
+
+    def lap(self, stage: str) -> None:
+        """Charge the time since the previous lap to ``stage``."""
+        now = time.perf_counter()
+        self.spent[stage] += now - self.last
+        self.last = now
+
+
+def freeze_heap() -> None:
+    """Put what is alive now (the screening context's name index above all) out of the
+    cyclic garbage collector's reach. Its full collections would otherwise walk that heap
+    each time, about 0.3 s apiece and several per 20,000 records (docs/benchmarks.md, "The
+    matcher: batches, same run"). Called again after a knowledge switch, so the context it
+    replaced is collected (frozen objects are still freed by reference counting)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class Processor:
     """Screens with :attr:`context`, which the matcher may replace between batches."""
 
@@ -67,9 +98,11 @@ class Processor:
     async def handle_batch(self, messages: Sequence[Message]) -> None:
         """Screen and store ``messages``; returns when all their outcomes are durably stored."""
         started = time.perf_counter()
+        clock = StageClock(last=started)
         context = self.context  # one batch, one context: its findings name one version
         versions = Versions(context.ruleset.version, context.list_version)
-        outcomes = [self._screen(msg, context) for msg in messages]
+        outcomes = [self._screen(msg, context, clock) for msg in messages]
+        clock.last = time.perf_counter()
         screenings = [o for o in outcomes if isinstance(o, Screening)]
         refusals = [o for o in outcomes if isinstance(o, Refusal)]
         try:
@@ -79,21 +112,28 @@ class Processor:
         except ContentRefused:
             stored, refused = await self._one_at_a_time(screenings, refusals, versions)
             refusals = [*refusals, *refused]
+        clock.lap("store")
         self._count(screenings, stored, refusals)
+        for stage, seconds in clock.spent.items():
+            self.metrics.stage_seconds.labels(stage).observe(seconds)
         elapsed = time.perf_counter() - started
         self.metrics.batch_size.observe(len(messages))
         self.metrics.batch_seconds.observe(elapsed)
         for _ in messages:
             self.metrics.processing_seconds.observe(elapsed / len(messages))
 
-    def _screen(self, msg: Message, context: Context) -> Screening | Refusal:
+    def _screen(self, msg: Message, context: Context, clock: StageClock) -> Screening | Refusal:
         self.metrics.consumed.inc()
+        clock.last = time.perf_counter()
         try:
             envelope = Envelope.decode(msg.value)
         except (ValueError, orjson.JSONDecodeError) as exc:
             return _refusal(msg, "kafka", None, (f"not a transfer message: {exc}",), "malformed")
+        finally:
+            clock.lap("decode")
         record = envelope.record
         reasons = validate_record(record)
+        clock.lap("validate")
         if reasons:
             record_id = record.get("record_id") if isinstance(record, dict) else None
             known = isinstance(record_id, str)
@@ -105,9 +145,12 @@ class Processor:
                 "schema",
                 record_digest(record) if known else None,
             )
-        t0 = time.perf_counter()
+        t0 = clock.last
         try:
-            findings = screen(parse_transfer(record), context)
+            transfer = parse_transfer(record)
+            clock.lap("parse")
+            findings = screen(transfer, context)
+            clock.lap("screen")
         except Exception as exc:  # a bug in the core must not stall the stream or lose the record
             log.exception("screening failed at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
             return _refusal(
@@ -121,7 +164,7 @@ class Processor:
                 "error",
                 record_digest(record),
             )
-        self.metrics.screening_seconds.observe(time.perf_counter() - t0)
+        self.metrics.screening_seconds.observe(clock.last - t0)
         delivery = Delivery(
             envelope.integrator, envelope.received_at, msg.topic, msg.partition, msg.offset
         )

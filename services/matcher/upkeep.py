@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from services import knowledge
 from services.broker import Envelope, make_producer, publish, topic_backlog
 from services.core.context import Context
-from services.matcher.processing import Processor
+from services.matcher.processing import Processor, freeze_heap
 from services.metrics import MatcherMetrics
 from services.settings import Settings
 from services.store import db, ledger, rejections
@@ -72,6 +72,7 @@ class KnowledgeWatcher:
         started = time.perf_counter()
         versions, context = await asyncio.to_thread(self._load)
         self.processor.context = context
+        freeze_heap()
         self.seen = versions
         self.metrics.ruleset_version.set(context.ruleset.version)
         self.metrics.knowledge_reloads.inc()

@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -44,10 +43,28 @@ class Settled:
     outcome: str
 
 
+_ACCEPT = text(
+    """
+    INSERT INTO accepted_records AS a (integrator, record_id, record, record_sha256, received_at)
+    SELECT :integrator, record_id, record, record_sha256, :received_at
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS r(record_id text, record jsonb, record_sha256 text)
+    ON CONFLICT (integrator, record_id) DO UPDATE SET
+        record = excluded.record, record_sha256 = excluded.record_sha256,
+        received_at = excluded.received_at, published_at = now(),
+        times_published = a.times_published + 1,
+        settled_at = CASE WHEN a.record_sha256 = excluded.record_sha256
+                          THEN a.settled_at END,
+        outcome = CASE WHEN a.record_sha256 = excluded.record_sha256 THEN a.outcome END
+    """
+)
+
+
 async def accept(
     session: AsyncSession, integrator: str, records: Sequence[dict[str, Any]], received_at: datetime
 ) -> None:
-    """Insert (or replace) the ledger rows of ``records``, one statement; the caller commits.
+    """Insert (or replace) the ledger rows of ``records``, one statement with the rows as one
+    JSON document; the caller commits.
 
     A re-send of the same content leaves a settled row settled; other content is pending.
     """
@@ -55,51 +72,44 @@ async def accept(
         return
     rows = {
         r["record_id"]: {
-            "integrator": integrator,
             "record_id": r["record_id"],
             "record": r,
             "record_sha256": record_digest(r),
-            "received_at": received_at,
         }
         for r in records  # one statement cannot touch one key twice: the last one sent wins
     }
-    stmt = insert(AcceptedRecord).values(list(rows.values()))
-    same = AcceptedRecord.record_sha256 == stmt.excluded.record_sha256
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["integrator", "record_id"],
-            set_={
-                "record": stmt.excluded.record,
-                "record_sha256": stmt.excluded.record_sha256,
-                "received_at": stmt.excluded.received_at,
-                "published_at": func.now(),
-                "times_published": AcceptedRecord.times_published + 1,
-                "settled_at": case((same, AcceptedRecord.settled_at), else_=None),
-                "outcome": case((same, AcceptedRecord.outcome), else_=None),
-            },
-        )
+        _ACCEPT,
+        {
+            "integrator": integrator,
+            "received_at": received_at,
+            "rows": orjson.dumps(list(rows.values())).decode(),
+        },
     )
+
+
+_SETTLE = text(
+    """
+    UPDATE accepted_records AS a SET settled_at = now(), outcome = :outcome
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS s(integrator text, record_id text, record_sha256 text)
+    WHERE a.integrator = s.integrator AND a.record_id = s.record_id
+      AND a.record_sha256 = s.record_sha256 AND a.settled_at IS NULL
+    """
+)
 
 
 async def settle(session: AsyncSession, settled: Iterable[Settled]) -> None:
     """Mark these contents settled with their outcome; rows now holding other content (a
-    corrected re-send accepted meanwhile) stay pending."""
-    by_outcome: dict[str, list[tuple[str, str, str]]] = {}
+    corrected re-send accepted meanwhile) stay pending. One statement an outcome, with the
+    rows as one JSON document, whatever their number."""
+    by_outcome: dict[str, list[dict[str, str]]] = {}
     for s in settled:
-        by_outcome.setdefault(s.outcome, []).append((s.integrator, s.record_id, s.record_sha256))
-    for outcome, keys in by_outcome.items():
-        await session.execute(
-            update(AcceptedRecord)
-            .where(
-                tuple_(
-                    AcceptedRecord.integrator,
-                    AcceptedRecord.record_id,
-                    AcceptedRecord.record_sha256,
-                ).in_(keys),
-                AcceptedRecord.settled_at.is_(None),
-            )
-            .values(settled_at=func.now(), outcome=outcome)
+        by_outcome.setdefault(s.outcome, []).append(
+            {"integrator": s.integrator, "record_id": s.record_id, "record_sha256": s.record_sha256}
         )
+    for outcome, rows in by_outcome.items():
+        await session.execute(_SETTLE, {"outcome": outcome, "rows": orjson.dumps(rows).decode()})
 
 
 async def settle_screened(
@@ -122,25 +132,27 @@ async def settle_screened(
             "record": record,
             "record_sha256": digest,
             "received_at": received_at,
-            "settled_at": func.now(),
-            "outcome": SCREENED,
         }
         for integrator, record, digest, received_at in screened
     ]
-    stmt = insert(AcceptedRecord).values(rows)
-    same = AcceptedRecord.record_sha256 == stmt.excluded.record_sha256
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["integrator", "record_id"],
-            set_={
-                "settled_at": case(
-                    (same, func.coalesce(AcceptedRecord.settled_at, func.now())),
-                    else_=AcceptedRecord.settled_at,
-                ),
-                "outcome": case((same, SCREENED), else_=AcceptedRecord.outcome),
-            },
-        )
-    )
+    await session.execute(_SETTLE_SCREENED, {"rows": orjson.dumps(rows).decode()})
+
+
+_SETTLE_SCREENED = text(
+    """
+    INSERT INTO accepted_records AS a (
+        integrator, record_id, record, record_sha256, received_at, settled_at, outcome)
+    SELECT integrator, record_id, record, record_sha256, received_at, now(), 'screened'
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS s(
+        integrator text, record_id text, record jsonb, record_sha256 text,
+        received_at timestamptz)
+    ON CONFLICT (integrator, record_id) DO UPDATE SET
+        settled_at = CASE WHEN a.record_sha256 = excluded.record_sha256
+                          THEN coalesce(a.settled_at, now()) ELSE a.settled_at END,
+        outcome = CASE WHEN a.record_sha256 = excluded.record_sha256
+                       THEN 'screened' ELSE a.outcome END
+    """
+)
 
 
 async def unsettle(session: AsyncSession, integrator: str, record_id: str) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -257,6 +259,9 @@ async def test_a_batch_is_stored_in_one_call_and_counted_record_by_record() -> N
     assert sample(metrics, "batch_size_count") == 1
     assert sample(metrics, "batch_size_sum") == 4
     assert sample(metrics, "processing_seconds_count") == 4
+    for stage in processing.STAGES:  # each stage observed once for the batch, and taking time
+        assert sample(metrics, "batch_stage_seconds_count", stage=stage) == 1
+        assert sample(metrics, "batch_stage_seconds_sum", stage=stage) > 0
 
 
 async def test_a_batch_the_store_refuses_is_kept_a_record_at_a_time() -> None:
@@ -298,3 +303,24 @@ async def test_a_batch_screens_with_the_context_it_started_with() -> None:
 
     assert store.transfers["it", "v-1"].ruleset_version == CTX.ruleset.version
     assert store.transfers["it", "v-2"].ruleset_version == CTX.ruleset.version + 1
+
+
+def test_freezing_the_heap_again_lets_what_it_froze_be_collected() -> None:
+    """The matcher freezes its heap after loading a context and again after switching: the
+    replaced context, frozen the first time, must not outlive the second."""
+
+    class Node:
+        cycle: Node
+
+    node = Node()
+    node.cycle = node  # only the cyclic collector frees it
+    gone = weakref.ref(node)
+    try:
+        processing.freeze_heap()
+        del node
+        gc.collect()
+        assert gone() is not None  # frozen: out of the collector's reach
+        processing.freeze_heap()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
