@@ -48,14 +48,16 @@ def test_a_ruleset_activated_mid_stream_is_used_from_then_on(
     shutil.copytree(resources.rules_dir(), changed)
     ht = changed / "HT.yaml"
     ht.write_text(ht.read_text().replace("name: Haiti", "name: Haiti (v2)"))
-    records = batch(3000, invalid_every=10_000)
+    records = batch(20_000, invalid_every=10_000)
+    sent = [0]
     with running_stack(
         database_url, kafka_bootstrap, unique, tmp_path, reload_interval_s="0.5"
     ) as stack:
         assert ruleset_in_use(stack) == 1
         stop = threading.Event()
 
-        def send() -> None:  # 100 records every 50 ms until all are sent
+        def send() -> None:  # 100 records every 50 ms until a second after the switch
+            stopped_at: float | None = None
             for start in range(0, len(records), 100):
                 body = b"\n".join(orjson.dumps(r) for r in records[start : start + 100])
                 answer = httpx.post(
@@ -65,8 +67,11 @@ def test_a_ruleset_activated_mid_stream_is_used_from_then_on(
                     timeout=60,
                 )
                 assert answer.status_code == 202, answer.text
+                sent[0] = start + 100
                 if stop.is_set():
-                    return
+                    stopped_at = stopped_at or time.monotonic()
+                    if time.monotonic() - stopped_at > 1:
+                        return
                 time.sleep(0.05)
 
         sender = threading.Thread(target=send)
@@ -82,9 +87,10 @@ def test_a_ruleset_activated_mid_stream_is_used_from_then_on(
                 time.sleep(0.1)
             seen_switch = sql(database_url, "SELECT now()")[0][0]
         finally:
+            stop.set()
             sender.join(120)
         deadline = time.monotonic() + 120
-        while sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] < len(records):
+        while sql(database_url, "SELECT count(*) FROM screened_transfers")[0][0] < sent[0]:
             assert time.monotonic() < deadline, stack.logs("matcher")
             time.sleep(0.2)
 
