@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text, update
+from sqlalchemy import case, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -43,28 +44,10 @@ class Settled:
     outcome: str
 
 
-_ACCEPT = text(
-    """
-    INSERT INTO accepted_records AS a (integrator, record_id, record, record_sha256, received_at)
-    SELECT :integrator, record_id, record, record_sha256, :received_at
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-         AS r(record_id text, record jsonb, record_sha256 text)
-    ON CONFLICT (integrator, record_id) DO UPDATE SET
-        record = excluded.record, record_sha256 = excluded.record_sha256,
-        received_at = excluded.received_at, published_at = now(),
-        times_published = a.times_published + 1,
-        settled_at = CASE WHEN a.record_sha256 = excluded.record_sha256
-                          THEN a.settled_at END,
-        outcome = CASE WHEN a.record_sha256 = excluded.record_sha256 THEN a.outcome END
-    """
-)
-
-
 async def accept(
     session: AsyncSession, integrator: str, records: Sequence[dict[str, Any]], received_at: datetime
 ) -> None:
-    """Insert (or replace) the ledger rows of ``records``, one statement with the rows as one
-    JSON document; the caller commits.
+    """Insert (or replace) the ledger rows of ``records``, one statement; the caller commits.
 
     A re-send of the same content leaves a settled row settled; other content is pending.
     """
@@ -72,19 +55,29 @@ async def accept(
         return
     rows = {
         r["record_id"]: {
+            "integrator": integrator,
             "record_id": r["record_id"],
             "record": r,
             "record_sha256": record_digest(r),
+            "received_at": received_at,
         }
         for r in records  # one statement cannot touch one key twice: the last one sent wins
     }
+    stmt = insert(AcceptedRecord).values(list(rows.values()))
+    same = AcceptedRecord.record_sha256 == stmt.excluded.record_sha256
     await session.execute(
-        _ACCEPT,
-        {
-            "integrator": integrator,
-            "received_at": received_at,
-            "rows": orjson.dumps(list(rows.values())).decode(),
-        },
+        stmt.on_conflict_do_update(
+            index_elements=["integrator", "record_id"],
+            set_={
+                "record": stmt.excluded.record,
+                "record_sha256": stmt.excluded.record_sha256,
+                "received_at": stmt.excluded.received_at,
+                "published_at": func.now(),
+                "times_published": AcceptedRecord.times_published + 1,
+                "settled_at": case((same, AcceptedRecord.settled_at), else_=None),
+                "outcome": case((same, AcceptedRecord.outcome), else_=None),
+            },
+        )
     )
 
 
