@@ -116,10 +116,15 @@ class Sender(threading.Thread):
         self.answered_503: set[int] = set()
         self.failure: BaseException | None = None
         self._progress = threading.Condition()
+        #: Past FAULT_AFTER records it waits for this, so the fault lands mid-stream however
+        #: fast ingest runs ahead of a matcher still starting (set by :func:`mid_stream`).
+        self.go_on = threading.Event()
 
     def run(self) -> None:
         try:
             for start in range(0, len(self.records), PER_REQUEST):
+                if start >= FAULT_AFTER:
+                    self.go_on.wait(self.timeout)
                 self.sending = start // PER_REQUEST
                 self._send(self.records[start : start + PER_REQUEST])
         except BaseException as exc:
@@ -195,6 +200,7 @@ def mid_stream(sender: Sender, url: str) -> None:
     stream (they go on)."""
     sender.wait_accepted(FAULT_AFTER)
     wait_for(lambda: screened(url) >= 1_000, 120, "the matcher well into the stream")
+    sender.go_on.set()
 
 
 def in_request(records: Sequence[dict[str, Any]], index: int) -> list[str]:
