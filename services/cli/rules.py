@@ -10,7 +10,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from services.cli.common import err, fail, out, session_scope
+from services.cli.common import cli_actor, err, fail, out, session_scope
 from services.core import resources
 from services.core.rules import RulesError, Ruleset, lapse_warnings
 from services.core.rules_diff import describe
@@ -142,7 +142,7 @@ def activate(version: int) -> None:
 
     try:
         with session_scope() as session:
-            rulesets.activate_version(session, version)
+            rulesets.activate_version(session, version, cli_actor())
     except rulesets.RulesetNotFound as exc:
         raise fail(str(exc)) from exc
     interval = get_settings().reload_interval_s

@@ -11,14 +11,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from services.cli.common import err, fail, out, session_scope
+from services.cli.common import cli_actor, err, fail, out, session_scope
 from services.core.review import Role
-from services.core.rules import load_directory
 from services.store import rulesets, users
-from services.store.audit import Actor
-from services.store.rulesets import RulesetNotFound
 
 app = typer.Typer(
     help="Review workspace users: add, list, disable, reset passwords, API tokens.",
@@ -29,22 +25,6 @@ RegimeOption = Annotated[
     list[str] | None,
     typer.Option("--regime", help="a regime id (HT, LY, …) the user works; repeat for more"),
 ]
-
-
-def cli_actor() -> Actor:
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container)
-        who = "unknown"
-    return Actor(None, f"cli (OS user {who})")
-
-
-def known_regimes(session: Session) -> frozenset[str]:
-    """The regime ids of the active ruleset; of the shipped rules before any is loaded."""
-    try:
-        return frozenset(rulesets.ruleset(session).regimes)
-    except RulesetNotFound:
-        return frozenset(load_directory().regimes)
 
 
 def _password(password_stdin: bool) -> str:
@@ -76,7 +56,7 @@ def add(
                 regime or [],
                 password,
                 cli_actor(),
-                known_regimes=known_regimes(session),
+                known_regimes=rulesets.regime_ids(session),
             )
     except users.UserError as exc:
         raise fail(str(exc)) from None

@@ -64,13 +64,14 @@ class Act(StrEnum):
     REOPEN = "reopen"
     AUDIT = "audit"  # read the whole audit log
     MANAGE_USERS = "manage_users"
+    ACTIVATE_RULES = "activate_rules"  # choose the ruleset version the matchers screen with
 
 
 MAY: dict[Role, frozenset[Act]] = {
     Role.REVIEWER: frozenset({Act.REVIEW}),
     Role.LEAD: frozenset({Act.REVIEW, Act.ASSIGN, Act.REOPEN, Act.AUDIT}),
     Role.AUDITOR: frozenset({Act.AUDIT}),
-    Role.ADMIN: frozenset({Act.AUDIT, Act.MANAGE_USERS}),
+    Role.ADMIN: frozenset({Act.AUDIT, Act.MANAGE_USERS, Act.ACTIVATE_RULES}),
 }
 
 

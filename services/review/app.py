@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.core.review import FilterError, ReviewRefused
 from services.metrics import ReviewMetrics
-from services.review import actions, api, pages, signin
+from services.review import actions, admin, api, pages, signin
 from services.review.auth import CsrfRefused, NotSignedIn, secret_key
 from services.review.errors import Conflict, Forbidden, NotFound
 from services.review.views import error_page, login_url, template_globals
@@ -86,6 +86,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(actions.router)
     app.include_router(api.router)
+    app.include_router(admin.pages)
+    app.include_router(admin.api)
 
     @app.middleware("http")
     async def measure(

@@ -32,6 +32,7 @@ class Action(StrEnum):
     USER_PASSWORD = "user.reset_password"  # noqa: S105
     TOKEN_ISSUE = "user.token"  # noqa: S105
     TOKEN_REVOKE = "user.revoke_token"  # noqa: S105
+    RULESET_ACTIVATE = "ruleset.activate"
 
 
 ACTION_WORDS = {
@@ -44,6 +45,7 @@ ACTION_WORDS = {
     Action.USER_PASSWORD: "reset a password",
     Action.TOKEN_ISSUE: "issued an API token",
     Action.TOKEN_REVOKE: "revoked an API token",
+    Action.RULESET_ACTIVATE: "activated a ruleset version",
 }
 
 

@@ -14,6 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.core import rules
+from services.store import audit
+from services.store.audit import Action, Actor
 from services.store.models import RulesetVersion
 
 
@@ -56,9 +58,21 @@ def active_version(session: Session) -> int | None:
     return session.scalar(select(RulesetVersion.version).where(RulesetVersion.active))
 
 
-def activate_version(session: Session, version: int) -> None:
+def activate_version(session: Session, version: int, actor: Actor | None = None) -> None:
+    """Make ``version`` the active one; an ``actor``'s act is written to the audit log
+    (loading the first version, which activates it, is the system's)."""
     if session.get(RulesetVersion, version) is None:
         raise RulesetNotFound(f"there is no ruleset version {version}")
+    before = active_version(session)
+    if actor is not None:
+        session.execute(
+            audit.entry(
+                actor,
+                Action.RULESET_ACTIVATE,
+                before={"active_version": before},
+                after={"active_version": version},
+            )
+        )
     session.execute(update(RulesetVersion).where(RulesetVersion.active).values(active=False))
     session.flush()
     session.execute(
@@ -66,6 +80,14 @@ def activate_version(session: Session, version: int) -> None:
         .where(RulesetVersion.version == version)
         .values(active=True, activated_at=func.now())
     )
+
+
+def regime_ids(session: Session) -> frozenset[str]:
+    """The regime ids of the active ruleset; of the shipped rules before any is loaded."""
+    try:
+        return frozenset(ruleset(session).regimes)
+    except RulesetNotFound:
+        return frozenset(rules.load_directory().regimes)
 
 
 def versions(session: Session) -> list[RulesetVersion]:
