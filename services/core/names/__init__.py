@@ -23,6 +23,7 @@ from services.core.names.tuning import (
     ALGORITHM_VERSION,
     DEFAULT_THRESHOLD,
     NEAR_MISS_FLOOR,
+    REPORTED_MATCHES,
     WEAK_ALIAS_CAP,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "ALGORITHM_VERSION",
     "DEFAULT_THRESHOLD",
     "NEAR_MISS_FLOOR",
+    "REPORTED_MATCHES",
     "WEAK_ALIAS_CAP",
     "Comparison",
     "NameIndex",
