@@ -66,22 +66,15 @@ class Settings(BaseSettings):
     #: so it bounds the latency of a record at a quiet topic (Faust's own figure: 1.5 s).
     kafka_fetch_max_wait_s: float = Field(default=0.1, gt=0)
 
-    # Diversion patterns across transfers (services/core/patterns; docs/architecture.md
-    # "Stateful indicators" says why these defaults).
-    #: A split shipment's transfers fall within this many consecutive days.
-    pattern_split_window_days: int = Field(default=30, ge=1)
-    #: Small arms and light weapons: each shipment of a split below it, together at or above.
-    pattern_weapons_threshold: float = Field(default=25, gt=0)
-    #: The same in rounds of small-arms and light-weapons ammunition.
-    pattern_ammunition_threshold: float = Field(default=1000, gt=0)
-    #: A surge is a party's volume in this many consecutive days…
-    pattern_surge_window_days: int = Field(default=30, ge=1)
-    #: …against its mean per window over this many days before them…
-    pattern_surge_history_days: int = Field(default=365, ge=1)
-    #: …when at least this many times that mean (and at least the split threshold)…
-    pattern_surge_factor: float = Field(default=5.0, gt=1)
-    #: …and that history holds at least this many transfers of the goods.
-    pattern_surge_min_history: int = Field(default=3, ge=1)
+    # Diversion patterns across transfers: unset, the default of the same name in
+    # services/core/patterns/tuning.py PatternRules (docs/architecture.md says why).
+    pattern_split_window_days: int | None = Field(default=None, ge=1)
+    pattern_weapons_threshold: float | None = Field(default=None, gt=0)
+    pattern_ammunition_threshold: float | None = Field(default=None, gt=0)
+    pattern_surge_window_days: int | None = Field(default=None, ge=1)
+    pattern_surge_history_days: int | None = Field(default=None, ge=1)
+    pattern_surge_factor: float | None = Field(default=None, gt=1)
+    pattern_surge_min_history: int | None = Field(default=None, ge=1)
 
     #: Signs the review workspace's session cookies; unset, a key is made once and kept in
     #: ``data_dir/review-secret.key``. Set it when several review processes share sessions.

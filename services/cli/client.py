@@ -112,7 +112,7 @@ def _metric_lines(client: httpx.Client, url: str, prefix: str) -> list[str]:
     ]
 
 
-def demo(url: str, timeout: float, out: Console) -> int:
+def demo(url: str, timeout: float, out: Console, *, matcher_port: int) -> int:
     feed = (samples_dir() / "demo-feed.ndjson").read_bytes()
     with httpx.Client(base_url=url, timeout=60) as client:
         wait_ready(client, timeout)
@@ -143,7 +143,7 @@ def demo(url: str, timeout: float, out: Console) -> int:
             if findings == []:
                 table.add_row(rid, record["transfer_date"], "clear", "", "no finding")
         out.print(table)
-        matcher_url = url.rsplit(":", 1)[0] + ":9101/metrics"
+        matcher_url = f"{url.rsplit(':', 1)[0]}:{matcher_port}/metrics"
         out.print("ingest metrics:")
         for line in _metric_lines(client, "/metrics", "ewatch_ingest_records"):
             out.print("  " + line)

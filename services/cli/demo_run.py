@@ -68,7 +68,8 @@ def main() -> int:
     )
     code = 1
     try:
-        code = client.demo(client.default_url(settings), timeout=120, out=out)
+        url = client.default_url(settings)
+        code = client.demo(url, timeout=120, out=out, matcher_port=settings.matcher_port)
         if code == 0:
             show_workspace(settings, out)
         if sys.stdin.isatty() and code == 0:

@@ -218,9 +218,10 @@ def demo(
 
     from services.cli import client
 
-    base = url or client.default_url(_settings())
+    settings = _settings()
+    base = url or client.default_url(settings)
     try:
-        code = client.demo(base, timeout, err)
+        code = client.demo(base, timeout, err, matcher_port=settings.matcher_port)
     except (TimeoutError, httpx.TransportError) as exc:
         raise fail(f"{exc}; start the stack first with `ewatch up`") from None
     raise typer.Exit(code)

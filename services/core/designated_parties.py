@@ -13,6 +13,7 @@ from typing import Any
 
 from services.core.context import Context, ListMatch
 from services.core.findings import DesignatedRef, Finding, Kind, PartyRef, Severity
+from services.core.names import REPORTED_MATCHES
 from services.core.rules import Direction, Phase, Regime, Scope
 from services.core.transfers import RECEIVING_ROLES, Party, Transfer
 from services.core.wording import date_words, dispute_words, reference_words, role_words
@@ -45,7 +46,7 @@ def designated_findings(transfer: Transfer, ctx: Context) -> list[Finding]:
                 date_of_birth=party.date_of_birth,
                 identifiers=[value for _, value in party.identifiers],
                 party_type=party.type,  # a StrEnum: the value itself, no lookup
-                limit=3,
+                limit=REPORTED_MATCHES,
             )
         # Matches come best first: once one is strong, the weaker ones for the
         # same party are another person's name, not a second risk to look at.

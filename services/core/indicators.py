@@ -1,21 +1,13 @@
 """Diversion indicators: what an investigator should look at, short of a violation.
 
-A violation says a transfer falls inside an embargo; an indicator says something
-about the record makes diversion plausible (a route through a neighbour of an
-embargoed territory, an end user nobody can check, a missing end-user certificate).
-Indicators are ``Kind.INDICATOR`` findings of MEDIUM or LOW severity, never HIGH:
-on their own they prove nothing.
+An indicator says something about the record makes diversion plausible (a route
+through a neighbour of an embargoed territory, an end user nobody can check, a
+missing end-user certificate): MEDIUM or LOW, never HIGH, since alone it proves
+nothing. A designated party in a non-receiving role is an indicator too, made by
+:mod:`services.core.designated_parties` with the name match it rests on.
 
-A designated party in a non-receiving role is an indicator too, but
-:mod:`services.core.designated_parties` produces it with the name match it rests on.
-
-Indicators look only where a transfer touches an embargo (:func:`touches_embargo`) or
-a party matched the list: elsewhere a consignee other than the end user, or a record
-without its end-user certificate, is ordinary trade between states no embargo
-concerns, and a queue of them buries the findings a panel needs.
-
-:func:`indicator_findings` is pure, like ``screen``: the same record and rules
-give the same findings in the same order.
+Indicators look only where a transfer touches an embargo or a party matched the
+list: elsewhere they are ordinary trade, and a queue of them buries what matters.
 """
 
 from __future__ import annotations
@@ -29,8 +21,8 @@ from typing import Any
 from services.core import items as item_vocabulary
 from services.core.context import Context
 from services.core.evidence import items_evidence, party_evidence
-from services.core.findings import Finding, Kind, PartyRef, Severity, distinct
-from services.core.goods import ClassifiedItem, classify_items, in_item_scope
+from services.core.findings import Finding, Kind, PartyRef, Severity
+from services.core.goods import ClassifiedItem, in_item_scope
 from services.core.name_normalisation import LEGAL_FORMS, fold
 from services.core.rules import Direction, ItemScope, Phase, Procedure, Regime, Ruleset, Scope
 from services.core.transfers import Party, PartyRole, PartyType, Transfer, receiving_parties
@@ -132,15 +124,6 @@ _ITEM_SCOPE_WORDS = {
 }
 
 
-def diversion_indicators(
-    transfer: Transfer, ctx: Context, *, party_listed: bool = False
-) -> list[Finding]:
-    """The indicators of ``transfer`` alone, as ``screen`` reports them: each once."""
-    return distinct(
-        indicator_findings(transfer, ctx, classify_items(transfer), party_listed=party_listed)
-    )
-
-
 def indicator_findings(
     transfer: Transfer,
     ctx: Context,
@@ -148,17 +131,10 @@ def indicator_findings(
     *,
     party_listed: bool = False,
 ) -> list[Finding]:
-    """The diversion indicators of ``transfer``, evaluated at its ``transfer_date``.
+    """The diversion indicators of ``transfer`` at its ``transfer_date``, in a fixed order;
+    none unless it touches an embargo or ``party_listed`` (a party matched the list).
 
-    None unless the transfer touches an embargo (:func:`touches_embargo`) or
-    ``party_listed``: a party of the record matched the designated list, closely or
-    as a near miss (``screen`` passes whether the designated findings are non-empty).
-
-    Order is fixed: neighbour routes (by neighbour, then regime), consignee vs end
-    user, forwarder as end user, vague end user, end-user certificate; parties in
-    record order. A party the record names twice repeats its findings: the caller
-    drops the repeats (see :func:`services.core.findings.distinct`).
-    ``classified`` is ``classify_items(transfer)``.
+    A party the record names twice repeats its findings: ``screen`` drops the repeats.
     """
     if not party_listed and not touches_embargo(transfer, ctx.ruleset):
         return []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.core.findings import Finding, Kind, PartyRef, Severity
+from services.core.names import REPORTED_MATCHES
 from services.core.sexual_violence_annex import Annex, AnnexParty
 from services.core.transfers import Party, Transfer, receiving_parties
 from services.core.wording import role_words
@@ -44,7 +45,9 @@ def sexual_violence_findings(transfer: Transfer, ctx: Context) -> list[Finding]:
         where = party.country or destination
         if where not in index.countries:
             continue
-        matches = index.names.search(party.name, country=where, party_type=party.type, limit=3)
+        matches = index.names.search(
+            party.name, country=where, party_type=party.type, limit=REPORTED_MATCHES
+        )
         for match in matches:
             if match.score >= ctx.threshold:
                 listed = index.by_reference[match.reference_number]

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.findings import Kind, Severity
@@ -34,9 +33,8 @@ from services.review.errors import Forbidden, NotFound
 from services.review.views import params, render
 from services.store import db
 from services.store import review as queue_store
-from services.store.audit import Action, Entry, entries, in_scope
+from services.store.audit import Action, AuditFilter, Entry, entries, in_scope
 from services.store.dossier import Dossier, dossier
-from services.store.models import AuditEntry, User
 from services.store.overview import Overview, overview
 from services.store.review import Scope
 
@@ -180,24 +178,18 @@ async def audit_entries(request: Request, who: Principal) -> tuple[list[Entry], 
     if unknown:
         raise FilterError(f"unknown parameter {sorted(unknown)[0][:40]!r}")
     scope = Scope.of(who.account)
-    where = [in_scope(scope.regimes, scope.visible())]
     try:
-        if "action" in q:
-            where.append(AuditEntry.action == q["action"])
-        if "actor" in q:
-            where.append(
-                AuditEntry.actor_id
-                == select(User.id).where(User.name == q["actor"]).scalar_subquery()
-            )
-        if "finding" in q:
-            where.append(AuditEntry.finding_id == int(q["finding"]))
-        if "from" in q:
-            where.append(AuditEntry.at >= date.fromisoformat(q["from"]))
-        if "to" in q:
-            where.append(AuditEntry.at < date.fromisoformat(q["to"]) + timedelta(days=1))
+        f = AuditFilter(
+            action=q.get("action"),
+            actor=q.get("actor"),
+            finding_id=int(q["finding"]) if "finding" in q else None,
+            since=date.fromisoformat(q["from"]) if "from" in q else None,
+            until=date.fromisoformat(q["to"]) if "to" in q else None,
+        )
         before = int(q["before"]) if "before" in q else None
     except ValueError:
         raise FilterError("finding and before are numbers; from and to are dates") from None
+    where = [in_scope(scope.regimes, scope.visible()), *f.where()]
     async with db.sessions(engine(request))() as session:
         found = await entries(session, where, limit=AUDIT_PAGE, before=before)
     return found, q

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from services.broker import ensure_topic, wait_for_broker
+from services.knowledge import ensure_defaults
 from services.settings import Settings
 from services.stack.embedded import EmbeddedBroker, die_with_parent, stop_embedded_postgres
 from services.stack.runtime import database_url
@@ -111,11 +112,6 @@ class Stack:
         )
 
     def _ensure_knowledge(self, db_url: str) -> None:
-        from sqlalchemy.orm import Session
-
-        from services.knowledge import ensure_defaults
-        from services.store.db import sync_engine
-
         engine = sync_engine(db_url)
         try:
             with Session(engine) as session, session.begin():

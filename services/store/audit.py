@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -120,6 +120,32 @@ class Entry:
 
 ActorUser = aliased(User)
 Subject = aliased(User)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What the audit log page narrows to; None: anything."""
+
+    action: str | None = None
+    actor: str | None = None  # a user's name
+    finding_id: int | None = None
+    since: date | None = None
+    until: date | None = None  # inclusive
+
+    def where(self) -> list[ColumnElement[bool]]:
+        where = []
+        if self.action is not None:
+            where.append(AuditEntry.action == self.action)
+        if self.actor is not None:
+            actor_id = select(User.id).where(User.name == self.actor).scalar_subquery()
+            where.append(AuditEntry.actor_id == actor_id)
+        if self.finding_id is not None:
+            where.append(AuditEntry.finding_id == self.finding_id)
+        if self.since is not None:
+            where.append(AuditEntry.at >= self.since)
+        if self.until is not None:
+            where.append(AuditEntry.at < self.until + timedelta(days=1))
+        return where
 
 
 async def entries(

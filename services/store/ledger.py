@@ -148,18 +148,9 @@ _SETTLE_SCREENED = text(
 )
 
 
-async def unsettle(session: AsyncSession, integrator: str, record_id: str) -> None:
-    """Make a settled record pending again (a rejected one sent to be screened again)."""
-    await session.execute(
-        update(AcceptedRecord)
-        .where(AcceptedRecord.integrator == integrator, AcceptedRecord.record_id == record_id)
-        .values(settled_at=None, outcome=None, published_at=func.now())
-    )
-
-
 def unsettle_sync(session: Session, integrator: str, record_id: str) -> bool:
-    """:func:`unsettle` for the CLI; False if the record has no ledger row (a record
-    produced straight to Kafka)."""
+    """Make a settled record pending again (a rejected one replayed); False if the record
+    has no ledger row (a record produced straight to Kafka)."""
     result = session.execute(
         update(AcceptedRecord)
         .where(AcceptedRecord.integrator == integrator, AcceptedRecord.record_id == record_id)

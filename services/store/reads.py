@@ -1,7 +1,8 @@
-"""The store's read side: what the HTTP API and the review workspace ask of it.
+"""What the ingest HTTP API reads: where a record stands, and its findings in force.
 
 Findings come back as :class:`~services.core.findings.FindingDict`, the shape
-``Finding.to_dict`` gives, built from the columns that shape was stored in.
+``Finding.to_dict`` gives, built from the columns that shape was stored in
+(:func:`finding_dict`, which the review workspace's finding page uses too).
 """
 
 from __future__ import annotations

@@ -178,13 +178,9 @@ def _with_every_kind(rows: Iterable[Any]) -> dict[str, int]:
     return counts
 
 
-def counts_by_kind(session: Session) -> dict[str, int]:
-    """Rejected records kept, by reason kind; every known kind is present (0 if none)."""
-    return _with_every_kind(session.execute(_BY_KIND))
-
-
 async def rejected_by_kind(session: AsyncSession) -> dict[str, int]:
-    """:func:`counts_by_kind` for the matcher's gauge ``ewatch_matcher_rejected_records``."""
+    """Rejected records kept, by reason kind, every known kind present (0 if none): the
+    matcher's gauge ``ewatch_matcher_rejected_records``."""
     return _with_every_kind(await session.execute(_BY_KIND))
 
 

@@ -369,21 +369,6 @@ async def matching_ids(
     return list(await session.scalars(stmt))
 
 
-async def rows_by_id(session: AsyncSession, scope: Scope, ids: Sequence[int]) -> list[QueueRow]:
-    """The queue rows of ``ids`` that ``scope`` sees, in the order given."""
-    if not ids:
-        return []
-    found = {
-        r.id: r
-        for r in map(_row, await session.execute(_columns().where(F.id.in_(ids), scope.visible())))
-    }
-    return [found[i] for i in ids if i in found]
-
-
-def visible_finding(scope: Scope, finding_id: int) -> ColumnElement[bool]:
-    return and_(F.id == finding_id, scope.visible())
-
-
 async def regime_ids(session: AsyncSession) -> list[str]:
     """The regime ids of the active ruleset, sorted."""
     ids = await session.scalar(

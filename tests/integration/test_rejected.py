@@ -25,7 +25,6 @@ from services.store.rejections import (
     REASON_KINDS,
     count_rejections,
     counts_by_integrator,
-    counts_by_kind,
     list_rejections,
     record_rejections,
     rejected_by_kind,
@@ -206,7 +205,6 @@ def test_counts_by_kind_and_by_integrator(database_url: str) -> None:
     assert set(expected) == set(REASON_KINDS)
     engine = db.sync_engine(database_url)
     with Session(engine) as session:
-        assert counts_by_kind(session) == expected
         assert counts_by_integrator(session) == {
             "customs-ht": {"error": 2, "schema": 1},
             "kafka": {"malformed": 1},

@@ -12,10 +12,11 @@ import pytest
 
 from services.core import rules
 from services.core.context import Context
-from services.core.findings import Finding, Kind, Severity
-from services.core.indicators import diversion_indicators, touches_embargo
+from services.core.findings import Finding, Kind, Severity, distinct
+from services.core.goods import classify_items
+from services.core.indicators import indicator_findings, touches_embargo
 from services.core.screening import screen
-from services.core.transfers import parse_transfer
+from services.core.transfers import Transfer, parse_transfer
 from tests.records import end_user, record
 
 RULES = rules.load_directory(version=7)
@@ -26,6 +27,14 @@ PISTOLS = [
 ]
 VEHICLES = [{"hs_code": "871000", "description": "armoured personnel carriers", "quantity": 4}]
 HELMETS = [{"category": "non_lethal_protective", "description": "helmets", "quantity": 50}]
+
+
+def diversion_indicators(
+    transfer: Transfer, ctx: Context, *, party_listed: bool = False
+) -> list[Finding]:
+    """The indicators of ``transfer`` alone, each once, as ``screen`` reports them."""
+    classified = classify_items(transfer)
+    return distinct(indicator_findings(transfer, ctx, classified, party_listed=party_listed))
 
 
 def indicators(rec: dict[str, Any], ctx: Context = CTX) -> list[Finding]:

@@ -365,8 +365,11 @@ def test_a_set_that_no_longer_holds_is_superseded_with_its_reason() -> None:
 
 
 def test_rules_come_from_settings_and_refuse_values_that_make_no_sense() -> None:
+    assert PatternRules.from_settings(Settings()) == DEFAULTS  # one home for each default
     pr = PatternRules.from_settings(Settings(pattern_split_window_days=14))
     assert pr == dataclasses.replace(DEFAULTS, split_window_days=14)
+    with pytest.raises(ValueError, match="pattern_surge_factor"):
+        Settings(pattern_surge_factor=1)
     with pytest.raises(ValueError, match="surge_factor"):
         PatternRules(surge_factor=1)
     with pytest.raises(ValueError, match="split_window_days"):

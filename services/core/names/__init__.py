@@ -6,10 +6,11 @@ explain its score step by step. :func:`compare_names` scores two folded names
 and :func:`explain_names` says in words why they scored so.
 
 The package's modules, from the bottom up: ``tuning`` (every weight, threshold
-and bound), ``entries`` (listed names), ``tokens`` and ``joins`` (token pairs,
-words written as one), ``alignment`` (two names), ``facts`` (country, date of
-birth, documents), ``scoring`` (the score and its explanation), ``vocabulary``
-and ``index`` (retrieval).
+and bound), ``entries`` (listed names), ``romanisation`` (Arabic names read two
+ways), ``tokens`` and ``joins`` (token pairs, words written as one),
+``alignment`` (two names), ``facts`` (country, date of birth, documents),
+``scoring`` (the score and its explanation), ``vocabulary`` and ``retrieval``
+(which listed names a query reaches) and ``index`` (the index).
 """
 
 from services.core.names.alignment import Comparison, compare_names
@@ -22,6 +23,7 @@ from services.core.names.tuning import (
     ALGORITHM_VERSION,
     DEFAULT_THRESHOLD,
     NEAR_MISS_FLOOR,
+    REPORTED_MATCHES,
     WEAK_ALIAS_CAP,
 )
 
@@ -29,6 +31,7 @@ __all__ = [
     "ALGORITHM_VERSION",
     "DEFAULT_THRESHOLD",
     "NEAR_MISS_FLOOR",
+    "REPORTED_MATCHES",
     "WEAK_ALIAS_CAP",
     "Comparison",
     "NameIndex",

@@ -141,14 +141,9 @@ class Retrieval:
     def _letters_alike(self, form: NameForm) -> list[int]:
         """Entries whose letters, spaces and particles aside, are near-identical to the query's.
 
-        The recall-safe fallback: tokens can fail to meet where the letters do
-        ("Sapporters of eslamic Law" for SUPPORTERS OF ISLAMIC LAW, whose words
-        are generic and so have no keys; "Abdulasattar" for HAJI ABDUL SATAR,
-        one word for two), and the scorer counts such letters where one of the
-        names has particles or the two split the letters into different words
-        (see services.core.names.alignment): "al Shamsurrahman" for SHAMS-U-RAHMAN.
-        Scans only names of compatible length, in rapidfuzz's compiled loop: tens
-        of microseconds, once per new name.
+        The recall-safe fallback where words fail to meet but letters do ("Abdulasattar"
+        for HAJI ABDUL SATAR; generic words, which have no keys). Scans only names of
+        compatible length, in rapidfuzz's compiled loop: tens of µs per new name.
         """
         if not form.letters:
             return []

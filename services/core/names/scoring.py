@@ -133,17 +133,11 @@ CAPS = (
 
 
 def adjust(q: Query, c: Case) -> float:
-    """The score of a listed name as the query meets it.
+    """The score of a listed name as the query meets it: similarity times the kind's
+    weight, plus support, held at WEAK_ALIAS_CAP by any of :data:`CAPS`.
 
-    Weak names never make a match alone: a name of generic words only ("Ministry
-    of National Defence"), one short word ("RGB"), an individual's single name.
-    Unless something else about the party agrees, such a name is dropped when
-    the party's listed countries are not the query's (or, for generic words,
-    when it is two words), and is at most a near miss otherwise. A short word
-    must be spelt exactly. A common name (every word one that many listed
-    parties share: "Mohammed Omar"), a loose one and a nickname need a date
-    of birth or a document number to be more than a near miss (an organisation's
-    name: anything that agrees, see :func:`_lifted`); see :data:`CAPS`.
+    A short word must be spelt exactly; a weak name nothing supports is dropped when
+    another country contradicts it or it is at most two generic words.
     """
     support = c.support
     if c.short and c.sim < 1.0:

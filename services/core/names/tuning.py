@@ -22,6 +22,10 @@ NEAR_MISS_FLOOR = 0.75
 #: this similarity, with every word closely paired: as close as a match must be.
 READ_ALIKE = DEFAULT_THRESHOLD
 
+#: Listed parties screening reports per party name: the best and a near miss or two,
+#: not a reviewer's queue of every faint resemblance.
+REPORTED_MATCHES = 3
+
 # --- kinds of listed name --------------------------------------------------------
 
 #: A former name is a little less the party's today; a nickname alone stays a near miss.

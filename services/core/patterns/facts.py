@@ -45,7 +45,7 @@ class Goods(StrEnum):
     AMMUNITION = "ammunition"
 
 
-#: Roles whose party the split-shipment and surge patterns follow (DOMAIN.md §5).
+#: Roles whose party the split-shipment and surge patterns follow: who receives the goods.
 RECEIVER_ROLES = (PartyRole.CONSIGNEE, PartyRole.END_USER)
 
 

@@ -85,13 +85,13 @@ def split_finding(
     return _finding(
         Pattern.SPLIT_SHIPMENT,
         key,
-        first,
         members,
-        summary,
-        evidence,
-        party,
-        approach,
-        Severity.MEDIUM,
+        anchor=first,
+        summary=summary,
+        evidence=evidence,
+        party=party,
+        approach=approach,
+        severity=Severity.MEDIUM,
     )
 
 
@@ -139,13 +139,13 @@ def surge_finding(
     return _finding(
         Pattern.SURGE,
         key,
-        holder.transfer_date,
         members,
-        summary,
-        evidence,
-        party,
-        approach,
-        Severity.LOW,
+        anchor=holder.transfer_date,
+        summary=summary,
+        evidence=evidence,
+        party=party,
+        approach=approach,
+        severity=Severity.LOW,
     )
 
 
@@ -190,21 +190,22 @@ def reused_finding(
     return _finding(
         Pattern.REUSED_CERTIFICATE,
         key,
-        members[0].transfer_date,
         members,
-        summary,
-        evidence,
-        None,
-        approach,
-        Severity.MEDIUM,
+        anchor=members[0].transfer_date,
+        summary=summary,
+        evidence=evidence,
+        party=None,
+        approach=approach,
+        severity=Severity.MEDIUM,
     )
 
 
 def _finding(
     pattern: Pattern,
     key: str,
-    anchor: date,
     members: Sequence[TransferFacts],
+    *,
+    anchor: date,
     summary: str,
     evidence: Mapping[str, Any],
     party: PartyFacts | None,

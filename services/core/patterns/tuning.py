@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 from services.core.patterns.facts import Goods
 
 
 class PatternSettings(Protocol):
-    """The ``pattern_*`` fields of ``services.settings.Settings`` (core cannot import it)."""
+    """The ``pattern_*`` fields of ``services.settings.Settings`` (core cannot import it):
+    each a field of :class:`PatternRules`, None where the default stands."""
 
     @property
-    def pattern_split_window_days(self) -> int: ...
+    def pattern_split_window_days(self) -> int | None: ...
     @property
-    def pattern_weapons_threshold(self) -> float: ...
+    def pattern_weapons_threshold(self) -> float | None: ...
     @property
-    def pattern_ammunition_threshold(self) -> float: ...
+    def pattern_ammunition_threshold(self) -> float | None: ...
     @property
-    def pattern_surge_window_days(self) -> int: ...
+    def pattern_surge_window_days(self) -> int | None: ...
     @property
-    def pattern_surge_history_days(self) -> int: ...
+    def pattern_surge_history_days(self) -> int | None: ...
     @property
-    def pattern_surge_factor(self) -> float: ...
+    def pattern_surge_factor(self) -> float | None: ...
     @property
-    def pattern_surge_min_history(self) -> int: ...
+    def pattern_surge_min_history(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,10 @@ class PatternRules:
 
     @classmethod
     def from_settings(cls, settings: PatternSettings) -> PatternRules:
-        return cls(
-            split_window_days=settings.pattern_split_window_days,
-            weapons_threshold=settings.pattern_weapons_threshold,
-            ammunition_threshold=settings.pattern_ammunition_threshold,
-            surge_window_days=settings.pattern_surge_window_days,
-            surge_history_days=settings.pattern_surge_history_days,
-            surge_factor=settings.pattern_surge_factor,
-            surge_min_history=settings.pattern_surge_min_history,
-        )
+        """These defaults, with each value ``settings`` sets (``pattern_<field>``) instead."""
+        given = {
+            f.name: value
+            for f in fields(cls)
+            if (value := getattr(settings, f"pattern_{f.name}")) is not None
+        }
+        return cls(**given)
