@@ -168,7 +168,7 @@ class Processor:
         delivery = Delivery(
             envelope.integrator, envelope.received_at, msg.topic, msg.partition, msg.offset
         )
-        return Screening(record, findings, delivery)
+        return Screening(record, findings, delivery, transfer)
 
     async def _one_at_a_time(
         self, screenings: Sequence[Screening], refusals: Sequence[Refusal], versions: Versions

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.core.findings import Finding
+from services.core.transfers import Transfer
 from services.core.validation import Rejection
 from services.store.rejections import RejectionKind
 
@@ -35,6 +36,8 @@ class Screening:
     record: dict[str, Any]
     findings: Sequence[Finding]
     delivery: Delivery
+    #: The record as screened, when the caller has it: spares the store parsing it again.
+    transfer: Transfer | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -37,13 +37,14 @@ from services.core.patterns import (
     facts_of,
     reconcile,
 )
-from services.core.transfers import parse_transfer
+from services.core.transfers import Transfer, parse_transfer
 from services.store.models import (
     FindingRow,
     PatternKey,
     PatternTransfer,
     RulesetVersion,
 )
+from services.store.screenings import document
 
 __all__ = ["PatternRules", "record_patterns"]
 
@@ -51,7 +52,10 @@ log = logging.getLogger(__name__)
 
 
 async def record_patterns(
-    session: AsyncSession, transfer_ids: Sequence[int], rules: PatternRules
+    session: AsyncSession,
+    transfer_ids: Sequence[int],
+    rules: PatternRules,
+    screened: Mapping[int, tuple[str, Transfer]] | None = None,
 ) -> int:
     """Decide again every pattern the transfers ``transfer_ids`` take part in, and keep the
     outcome: new pattern findings inserted, those that no longer hold superseded (with the
@@ -66,10 +70,13 @@ async def record_patterns(
     COMMITTED (PostgreSQL's default), so that each statement after the lock sees what the
     previous holder committed. Call it last in the transaction, so the locks are held as
     briefly as possible and no other row lock is taken while waiting for them.
+
+    ``screened`` holds, by transfer id, the integrator and the parsed record the caller
+    has just stored; the others are read back from ``screened_transfers``.
     """
     if not transfer_ids:
         return 0
-    changes = await _changes(session, sorted(set(transfer_ids)))
+    changes = await _changes(session, sorted(set(transfer_ids)), screened or {})
     if not changes:
         return 0
     todo = checks([(c.old, c.new) for c in changes], rules)
@@ -94,14 +101,33 @@ class _Change:
     new: TransferFacts | None
 
 
-async def _changes(session: AsyncSession, transfer_ids: Sequence[int]) -> list[_Change]:
+async def _changes(
+    session: AsyncSession,
+    transfer_ids: Sequence[int],
+    screened: Mapping[int, tuple[str, Transfer]],
+) -> list[_Change]:
     """The transfers whose facts differ from those kept (a new transfer, a corrected one,
     one screened with other rules); None for facts with nothing to look a transfer up by."""
-    rows = (await session.execute(_TRANSFERS, {"ids": list(transfer_ids)})).all()
-    rulesets = await _rulesets(session, {row.ruleset_version for row in rows})
+    known = [i for i in transfer_ids if i in screened]
+    unknown = [i for i in transfer_ids if i not in screened]
+    rows = (
+        [
+            (transfer_id, *screened[transfer_id], ruleset_version, kept)
+            for transfer_id, ruleset_version, kept in await session.execute(_KEPT, {"ids": known})
+        ]
+        if known
+        else []
+    )
+    if unknown:
+        rows += [
+            (transfer_id, integrator, parse_transfer(orjson.loads(record)), version, kept)
+            for transfer_id, integrator, record, version, kept in await session.execute(
+                _TRANSFERS, {"ids": unknown}
+            )
+        ]
+    rulesets = await _rulesets(session, {row[3] for row in rows})
     changes = []
-    for transfer_id, integrator, record, ruleset_version, kept in rows:
-        transfer = parse_transfer(orjson.loads(record))
+    for transfer_id, integrator, transfer, ruleset_version, kept in rows:
         facts = facts_of(transfer, integrator, rulesets[ruleset_version])
         new = facts if facts.lookup_keys() else None
         old = _parsed(kept) if kept is not None else None
@@ -114,6 +140,15 @@ async def _changes(session: AsyncSession, transfer_ids: Sequence[int]) -> list[_
 _TRANSFERS = text(
     """
     SELECT s.id, s.integrator, s.record::text, s.ruleset_version, t.facts::text
+    FROM screened_transfers s LEFT JOIN pattern_transfers t ON t.transfer_id = s.id
+    WHERE s.id = ANY(CAST(:ids AS bigint[]))
+    """
+)
+
+
+_KEPT = text(
+    """
+    SELECT s.id, s.ruleset_version, t.facts::text
     FROM screened_transfers s LEFT JOIN pattern_transfers t ON t.transfer_id = s.id
     WHERE s.id = ANY(CAST(:ids AS bigint[]))
     """
@@ -198,41 +233,34 @@ async def _write_facts(session: AsyncSession, changes: Sequence[_Change]) -> Non
     kept = [(c.transfer_id, c.new) for c in changes if c.new is not None]
     if not kept:
         return
+    # One JSON document a statement: psycopg escapes a text or jsonb array element by
+    # element in Python, orjson writes the document in one call.
     await session.execute(
         _UPSERT_FACTS,
-        {
-            "ids": [i for i, _ in kept],
-            "facts": [orjson.dumps(new.to_dict()).decode() for _, new in kept],
-        },
+        {"rows": document([{"transfer_id": i, "facts": new.to_dict()} for i, new in kept])},
     )
     keys = [
-        (i, family, key, new.transfer_date)
+        {"transfer_id": i, "family": family.value, "key": key, "transfer_date": new.transfer_date}
         for i, new in kept
         for family, key in sorted(new.lookup_keys())
     ]
-    await session.execute(
-        _INSERT_KEYS,
-        {
-            "ids": [k[0] for k in keys],
-            "families": [k[1].value for k in keys],
-            "keys": [k[2] for k in keys],
-            "dates": [k[3] for k in keys],
-        },
-    )
+    await session.execute(_INSERT_KEYS, {"rows": document(keys)})
 
 
 _UPSERT_FACTS = text(
     """
     INSERT INTO pattern_transfers (transfer_id, facts)
-    SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:facts AS jsonb[]))
+    SELECT transfer_id, facts
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(transfer_id bigint, facts jsonb)
     ON CONFLICT (transfer_id) DO UPDATE SET facts = excluded.facts
     """
 )
 _INSERT_KEYS = text(
     """
     INSERT INTO pattern_keys (transfer_id, family, key, transfer_date)
-    SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:families AS text[]),
-                         CAST(:keys AS text[]), CAST(:dates AS date[]))
+    SELECT transfer_id, family, key, transfer_date
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS r(transfer_id bigint, family text, key text, transfer_date date)
     """
 )
 

@@ -44,7 +44,12 @@ class PostgresStore:
             await _keep_refusals(session, refusals)
             if self._patterns is not None:  # last: it locks the parties' keys until commit
                 ids = [s.transfer_id for s in stored if s is not None]
-                await record_patterns(session, ids, self._patterns)
+                screened = {
+                    kept.transfer_id: (s.delivery.integrator, s.transfer)
+                    for s, kept in zip(screenings, stored, strict=True)
+                    if kept is not None and s.transfer is not None
+                }
+                await record_patterns(session, ids, self._patterns, screened)
             return stored
 
     @asynccontextmanager

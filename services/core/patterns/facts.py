@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from services.core import items as item_vocabulary
@@ -160,6 +161,7 @@ def _party_row(p: PartyFacts) -> list[str | None]:
     return [p.key, p.role, p.name, p.country]
 
 
+@lru_cache(maxsize=65_536)  # the same parties come back, transfer after transfer
 def party_key(name: str, country: str | None) -> str | None:
     """The key one party is followed by: its country and its folded name without legal
     forms ("HT:caribbeanimportservices"); None for names that name no one in particular
