@@ -27,7 +27,7 @@ from services.core.review import (
     parse_filter,
 )
 from services.review import exports
-from services.review.auth import Principal, Who
+from services.review.auth import Principal, Who, secure
 from services.review.charts import monthly_bars
 from services.review.errors import Forbidden, NotFound
 from services.review.views import params, render
@@ -101,7 +101,7 @@ async def queue_page(request: Request, who: Who) -> Response:
         page = await queue_store.queue(session, scope, resolved)
         counts = await queue_store.status_counts(session, scope, resolved)
         options = await filter_options(session, who)
-    return render(
+    response = render(
         request,
         "queue.html",
         {
@@ -115,6 +115,25 @@ async def queue_page(request: Request, who: Who) -> Response:
             "may_review": may(who.account.role, Act.REVIEW),
         },
     )
+    # A finding's "« queue" link goes back to this view, filter and all.
+    response.set_cookie(
+        QUEUE_COOKIE,
+        request.url.query,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request, request.app.state.deps.settings),
+        path="/findings",
+    )
+    return response
+
+
+#: The queue view a finding's page links back to (its query string).
+QUEUE_COOKIE = "ewatch_queue"
+
+
+def queue_link(request: Request) -> str:
+    query = request.cookies.get(QUEUE_COOKIE, "")
+    return f"/findings?{query}" if query else "/findings"
 
 
 #: The largest id PostgreSQL's bigint holds: a larger one is no finding, not an error.
@@ -234,6 +253,7 @@ async def finding_page(request: Request, who: Who, finding_id: int) -> Response:
             "may_reopen": may(role, Act.REOPEN),
             "assignees": assignees,
             "decisions": [s for s in Status if s.decided],
+            "back": queue_link(request),
         },
     )
 

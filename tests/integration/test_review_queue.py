@@ -136,3 +136,16 @@ def test_the_queue_page_holds_its_filter_and_shows_names_as_text(review: Running
     bad = client.get("/findings?sort=sideways")
     assert bad.status_code == 400
     assert "sort" in bad.text
+
+
+def test_a_finding_s_page_links_back_to_the_queue_view_it_was_opened_from(
+    review: RunningReview,
+) -> None:
+    client = review.client("hana")
+    (finding_id,) = review.sql(
+        "SELECT min(id) FROM findings WHERE regime = 'HT' AND kind = 'violation'"
+    )[0]
+    assert 'href="/findings">« queue' in client.get(f"/findings/{finding_id}").text
+    client.get("/findings?kind=violation&sort=severity")
+    page = client.get(f"/findings/{finding_id}").text
+    assert 'href="/findings?kind=violation&amp;sort=severity">« queue' in page
