@@ -182,12 +182,19 @@ async def test_a_new_ruleset_version_dry_run_reports_what_a_renewal_changes(
         # pistols that day under the small-arms phase extended to cover it.
         "ht": (["HT.territory"], [], ["HT.territory"]),
         "ht-vehicles": ([], [], ["HT.territory"]),
+        # The same finding, but its summary now says the embargo is in force since the
+        # later start: changed in content (a decision on it would be reopened).
+        "viv": ([], [], []),
     }
     by_record = {t.record_id: t.change for t in tally.changes}
     assert by_record["ht-late"].new[0].phase == "HT-2752-all-arms-territorial"
     assert by_record["ht"].new[0].phase == "HT-2699-salw-territorial"
     assert by_record["ht"].superseded[0].phase == "HT-2752-all-arms-territorial"
-    assert tally.unchanged == 3
+    (amended,) = by_record["viv"].amended
+    assert amended.rule_id == "HT.territory"
+    assert "in force since 2024-12-01" in amended.summary
+    assert dict(tally.findings["amended"]) == {"HT": 1}
+    assert tally.unchanged == 2
 
 
 async def test_apply_keeps_standing_findings_supersedes_vanished_ones_and_runs_once(
