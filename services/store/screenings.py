@@ -5,9 +5,12 @@ records (Kafka redelivery, a restart before the offset commit, an integrator
 re-sending, the reconciler publishing again): it leaves exactly one transfer row
 per (integrator, record_id) and one row per distinct finding. A corrected re-send
 (same record_id, other content) replaces the stored record and marks the findings
-it no longer yields as superseded.
+it no longer yields as superseded. A finding yielded again under its key with other
+material content (:func:`services.core.findings.material`) takes the new content and is
+reopened if decided; its visible regimes follow the record. Each such move is audited.
 
-A batch is four statements whatever its size (look-up, upsert, findings, ledger), each
+A batch is four statements whatever its size (look-up, upsert, findings, ledger), and one
+more for the superseding when it holds corrected records, each
 fixed SQL text with one parameter: the batch's rows as one JSON document, serialised by
 orjson in one call and read by PostgreSQL's ``jsonb_to_recordset`` — nothing compiled or
 escaped per row in Python, and a record's JSON written once, inside the document.
