@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from services.cli.common import engine_scope, err, fail, out
+from services.cli.common import cli_actor, engine_scope, err, fail, out
 from services.core.context import Context
 from services.knowledge import context_from_database
 from services.stack.embedded import EmbeddedError
@@ -71,9 +71,11 @@ def command(
 
     This is how a new designation or a renewed resolution shows what it changes in
     history. A dry run writes nothing. With --apply, findings that still stand keep their
-    row (and any review state), new ones are added, vanished ones are marked superseded
-    with the reason, one superseded before and yielded again is in force again, and each
-    transfer records the versions it was screened with; applying twice changes nothing.
+    row (and any review state), unless their content changed: then they take the new
+    content and a decided one is open again; new ones are added, vanished ones are marked
+    superseded with the reason, one superseded before and yielded again is in force again,
+    each change is in the audit log, and each transfer records the versions it was screened
+    with; applying twice changes nothing.
     The CRSV annex is the one the matcher screens with. Exits 1 when a stored record could
     not be screened (it is left as it was; the others are still done).
     """
@@ -86,7 +88,13 @@ def command(
         started = time.perf_counter()
         with _bar(engine, scope) as advance:
             tally = rescreen.rescreen(
-                engine, context, scope, apply=apply, batch_size=batch_size, progress=advance
+                engine,
+                context,
+                scope,
+                apply=apply,
+                batch_size=batch_size,
+                progress=advance,
+                via=rescreen.VIA + cli_actor().via.removeprefix("cli"),  # "… (OS user x)"
             )
     seconds = time.perf_counter() - started
     rate = tally.screened / seconds if seconds > 0 else 0.0
@@ -217,8 +225,14 @@ def headline(tally: Tally) -> str:
     if tally.count("superseded"):
         gone += f" ({_by_regime(tally.findings['superseded'])})"
     changed = "changed" if tally.applied else "would change"
-    transfers = f"{_n(tally.changed, 'transfer')} {changed}, {tally.unchanged:,} unchanged"
-    return "; ".join((added, gone, transfers))
+    parts = [added, gone]
+    if tally.count("amended"):
+        parts.append(
+            f"{tally.count('amended'):,} {changed} in content, decided ones reopened "
+            f"({_by_regime(tally.findings['amended'])})"
+        )
+    parts.append(f"{_n(tally.changed, 'transfer')} {changed}, {tally.unchanged:,} unchanged")
+    return "; ".join(parts)
 
 
 def _print(tally: Tally) -> None:
@@ -235,13 +249,13 @@ def _print(tally: Tally) -> None:
         )
     regimes = sorted(set().union(*(c.keys() for c in tally.findings.values())))
     if regimes:
-        table = Table("regime", "new", "in force again", "superseded", "still standing")
+        table = Table("regime", "new", "in force again", "superseded", "changed", "still standing")
         for regime in regimes:
             table.add_row(
                 regime,
                 *(
                     f"{tally.findings[what][regime]:,}"
-                    for what in ("new", "restored", "superseded", "unchanged")
+                    for what in ("new", "restored", "superseded", "amended", "unchanged")
                 ),
             )
         out.print(table)
@@ -251,6 +265,7 @@ def _print(tally: Tally) -> None:
         )
         lines = [("+", Brief.of(f)) for f in t.change.new]
         lines += [("+", b) for b in t.change.restored] + [("-", b) for b in t.change.superseded]
+        lines += [("~", b) for b in t.change.amended]
         for sign, b in lines:
             again = " (in force again)" if sign == "+" and b.id is not None else ""
             out.print(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, TypedDict
 
@@ -154,6 +155,30 @@ class Finding:
             "ruleset_version": self.ruleset_version,
             "list_version": self.list_version,
         }
+
+
+#: What a reviewer decides on and a panel pastes: a finding whose key is the same but one of
+#: these differs has changed, and a decision on it is reopened. Kind, regime, rule, phase,
+#: party and list reference are in the key; evidence and versions are not material.
+MATERIAL_FIELDS = ("severity", "summary", "citations", "designated")
+
+
+def material(finding: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The material content of a finding in its dictionary form (a stored row's columns
+    alike): equal tuples, nothing to reopen. A listed-name match counts by its listed name,
+    the name that matched and its score to two places, as the finding's page shows it (the
+    store compares the same way, services/store/screenings.py)."""
+    designated = finding.get("designated")
+    listed = None
+    if designated:
+        score = Decimal(str(designated.get("score"))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        listed = (designated.get("name"), designated.get("matched_name"), score)
+    return (
+        str(finding.get("severity")),
+        finding.get("summary"),
+        tuple(finding.get("citations") or ()),
+        listed,
+    )
 
 
 def distinct(findings: list[Finding]) -> list[Finding]:

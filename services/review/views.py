@@ -61,6 +61,42 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+#: What a screening may change in a finding, as its history names it (audit ``finding.change``).
+CHANGED_FIELDS = {
+    "severity": "severity",
+    "summary": "summary",
+    "citations": "citations",
+    "designated": "list entry",
+    "visible_regimes": "seen by",
+}
+
+
+def _shown(field: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if field == "citations":
+        return "; ".join(str(c) for c in value) or "none"
+    if field == "visible_regimes":
+        return ", ".join(value) or "admins only"
+    if field == "designated" and isinstance(value, Mapping):
+        score = value.get("score")
+        shown = f"{score:.2f}" if isinstance(score, int | float) else "?"
+        return f"{value.get('name')} (matched “{value.get('matched_name')}”, score {shown})"
+    return str(value)
+
+
+def content_changes(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[tuple[str, str, str]]:
+    """What an audited change of content did, field by field: (label, before, after)."""
+    before, after = before or {}, after or {}
+    return [
+        (label, _shown(field, before.get(field)), _shown(field, after.get(field)))
+        for field, label in CHANGED_FIELDS.items()
+        if field in before or field in after
+    ]
+
+
 def template_globals() -> Mapping[str, Any]:
     return {
         "pretty": pretty,
@@ -68,6 +104,7 @@ def template_globals() -> Mapping[str, Any]:
         "query": query,
         "when": when,
         "status_label": status_label,
+        "content_changes": content_changes,
         "category_label": category_label,
         "statuses": list(Status),
     }

@@ -27,6 +27,11 @@ class Action(StrEnum):
     FINDING_REOPEN = "finding.reopen"
     FINDING_ASSIGN = "finding.assign"
     FINDING_COMMENT = "finding.comment"
+    #: By the system (``actor_id`` NULL): a screening changed a finding's content or who
+    #: sees it, superseded it, or yielded a superseded one again.
+    FINDING_CHANGE = "finding.change"
+    FINDING_SUPERSEDE = "finding.supersede"
+    FINDING_RESTORE = "finding.restore"
     USER_ADD = "user.add"
     USER_DISABLE = "user.disable"
     USER_PASSWORD = "user.reset_password"  # noqa: S105
@@ -40,6 +45,9 @@ ACTION_WORDS = {
     Action.FINDING_REOPEN: "reopened",
     Action.FINDING_ASSIGN: "assigned",
     Action.FINDING_COMMENT: "commented",
+    Action.FINDING_CHANGE: "changed it",
+    Action.FINDING_SUPERSEDE: "superseded it",
+    Action.FINDING_RESTORE: "put it in force again",
     Action.USER_ADD: "added a user",
     Action.USER_DISABLE: "disabled a user",
     Action.USER_PASSWORD: "reset a password",

@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,13 +38,16 @@ from services.core.patterns import (
     reconcile,
 )
 from services.core.transfers import Transfer, parse_transfer
+from services.core.visibility import record_countries, visible_regimes
+from services.store import visibility
+from services.store.audit import Action
 from services.store.models import (
     FindingRow,
     PatternKey,
     PatternTransfer,
     RulesetVersion,
 )
-from services.store.screenings import document
+from services.store.screenings import MATCHER, document
 
 __all__ = ["PatternRules", "record_patterns"]
 
@@ -365,38 +368,113 @@ async def _apply(
 ) -> int:
     """Carry out ``plans`` in three statements at most; returns how many findings were
     inserted. ``transfer_ids``: of every related transfer; ``row_ids``: of every filed one."""
-    inserts = [_row(pf, transfer_ids[pf.holder]) for plan in plans for pf in plan.insert]
+    new = [pf for plan in plans for pf in plan.insert]
     restore = [row_ids[key] for plan in plans for key in plan.restore]
     supersede = [(row_ids[key], why) for plan in plans for key, why in plan.supersede]
     inserted = 0
-    if inserts:
+    if new:
+        visible = await _visibility(session, new, transfer_ids)
+        inserts = [
+            _row(pf, transfer_ids[pf.holder], seen) for pf, seen in zip(new, visible, strict=True)
+        ]
         inserted = len((await session.execute(_INSERT_FINDINGS, inserts)).all())
-    if restore:
+    if restore or supersede:
+        ids, reasons = zip(*supersede, strict=True) if supersede else ((), ())
         await session.execute(
-            update(FindingRow)
-            .where(FindingRow.id.in_(restore))
-            .values(superseded_at=None, superseded_reason=None)
+            _MOVE,
+            {
+                "restore": restore,
+                "ids": list(ids),
+                "reasons": list(reasons),
+                "via": MATCHER,
+                "supersede_action": Action.FINDING_SUPERSEDE.value,
+                "restore_action": Action.FINDING_RESTORE.value,
+                "restored": HOLDS_AGAIN,
+            },
         )
-    if supersede:
-        ids, reasons = zip(*supersede, strict=True)
-        await session.execute(_SUPERSEDE, {"ids": list(ids), "reasons": list(reasons)})
     return inserted
 
 
-_SUPERSEDE = text(
+#: Why a pattern finding superseded before is in force again, in the audit log.
+HOLDS_AGAIN = "the set of transfers it names is found again"
+
+# Superseding and restoring, each finding moved with its audit entry by the system.
+_MOVE = text(
     """
-    UPDATE findings f SET superseded_at = now(), superseded_reason = s.reason
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS s(id, reason)
-    WHERE f.id = s.id
+    WITH s AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS s(id, reason)
+    ),
+    superseded AS (
+        UPDATE findings f SET superseded_at = now(), superseded_reason = s.reason
+        FROM s WHERE f.id = s.id
+        RETURNING f.id, f.superseded_reason
+    ),
+    restored AS (
+        UPDATE findings f SET superseded_at = NULL, superseded_reason = NULL
+        WHERE f.id = ANY(CAST(:restore AS bigint[])) AND f.superseded_at IS NOT NULL
+        RETURNING f.id
+    )
+    INSERT INTO audit_log (actor_id, via, action, finding_id, before, after, rationale)
+    SELECT CAST(NULL AS bigint), :via, :supersede_action, id,
+           CAST('{"superseded": false}' AS jsonb), CAST('{"superseded": true}' AS jsonb),
+           superseded_reason
+    FROM superseded
+    UNION ALL
+    SELECT CAST(NULL AS bigint), :via, :restore_action, id,
+           CAST('{"superseded": true}' AS jsonb), CAST('{"superseded": false}' AS jsonb),
+           :restored
+    FROM restored
     """
 )
 
 
-def _row(pf: PatternFinding, transfer_id: int) -> dict[str, Any]:
+async def _visibility(
+    session: AsyncSession,
+    found: Sequence[PatternFinding],
+    transfer_ids: Mapping[TransferRef, int],
+) -> list[tuple[str, ...]]:
+    """The regimes that see each pattern finding: the rule of
+    :func:`services.core.visibility.visible_regimes`, over every transfer of its set (their
+    places, and the regimes of their findings in force)."""
+    members = {transfer_ids[ref] for pf in found for ref in pf.members if ref in transfer_ids}
+    rows = await session.execute(_MEMBERS, {"ids": sorted(members)})
+    countries: dict[int, frozenset[str]] = {}
+    regimes: dict[int, list[str]] = {}
+    for transfer_id, record, held in rows:
+        countries[transfer_id] = record_countries(orjson.loads(record))
+        regimes[transfer_id] = held or []
+    out = []
+    for pf in found:
+        ids = [transfer_ids[ref] for ref in pf.members if ref in transfer_ids]
+        territories = await visibility.territories(session, pf.finding.ruleset_version)
+        out.append(
+            visible_regimes(
+                pf.finding.regime,
+                None,
+                frozenset().union(*(countries.get(i, frozenset()) for i in ids)),
+                [r for i in ids for r in regimes.get(i, ())],
+                territories,
+            )
+        )
+    return out
+
+
+_MEMBERS = text(
+    """
+    SELECT s.id, s.record::text,
+           (SELECT array_agg(DISTINCT f.regime) FROM findings f
+            WHERE f.transfer_id = s.id AND f.regime IS NOT NULL AND f.superseded_at IS NULL)
+    FROM screened_transfers s WHERE s.id = ANY(CAST(:ids AS bigint[]))
+    """
+)
+
+
+def _row(pf: PatternFinding, transfer_id: int, visible: Sequence[str]) -> dict[str, Any]:
     return {
         "transfer_id": transfer_id,
         "finding_key": pf.key,
         **pf.finding.to_dict(),
         "pattern_group": pf.group,
         "pattern_anchor": pf.anchor,
+        "visible_regimes": list(visible),
     }

@@ -2,14 +2,17 @@
 applying it.
 
 A finding is compared by its key within its transfer. One the new screening still yields
-keeps its row, and so whatever a reviewer attached to it; one it no longer yields is
-superseded with the reason; one superseded before and yielded again is in force again —
-the rule the matcher applies to a corrected re-send
-(:func:`services.store.screenings.supersede_unyielded`).
+keeps its row, and so whatever a reviewer attached to it; if its material content differs
+(:func:`services.core.findings.material`) it takes the new content and, decided or under
+review, is open again; one it no longer yields is superseded with the reason; one
+superseded before and yielded again is in force again — the rule the matcher applies to a
+corrected re-send (:mod:`services.store.screenings`). Every such change is in the audit
+log, by the system through ``via``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,15 +20,15 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.core.context import Context
-from services.core.findings import Finding
+from services.core.findings import Finding, material
 from services.core.screening import screen
 from services.core.transfers import parse_transfer
+from services.core.visibility import Territories, findings_visibility
 from services.store.models import FindingRow, ScreenedTransfer
-from services.store.screenings import supersede_unyielded
+from services.store.screenings import supersede_unyielded, upsert_findings
 
 #: Transfers per transaction with ``apply``: small enough that the matcher, which may be
 #: storing a re-send of one of them, waits on the row lock for a fraction of a second.
@@ -33,8 +36,10 @@ BATCH = 500
 #: How many failed records a run names (the rest are counted).
 SHOWN_FAILURES = 5
 NO_REGIME = "none"
-#: What happens to a finding on a re-screen.
-OUTCOMES = ("new", "restored", "superseded", "unchanged")
+#: What happens to a finding on a re-screen (amended: in force, its content changed).
+OUTCOMES = ("new", "restored", "superseded", "amended", "unchanged")
+#: The audit log's ``via`` for changes a run applies, unless the caller names itself.
+VIA = "ewatch rescreen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,8 @@ class Brief:
 class StoredFinding:
     brief: Brief
     superseded: bool
+    #: :func:`services.core.findings.material` of the row; None: not compared.
+    material: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +109,38 @@ class Change:
     new: tuple[Finding, ...]  # no row yet
     restored: tuple[Brief, ...]  # superseded rows yielded again
     superseded: tuple[Brief, ...]  # in-force rows no longer yielded
-    unchanged: tuple[Brief, ...]  # in-force rows yielded again
+    unchanged: tuple[Brief, ...]  # in-force rows yielded again, same material content
+    #: In-force rows yielded again with other material content: as they will read.
+    amended: tuple[Brief, ...] = ()
+    #: Everything the screening yields.
+    findings: tuple[Finding, ...] = ()
 
     @property
     def changed(self) -> bool:
-        return bool(self.new or self.restored or self.superseded)
+        return bool(self.new or self.restored or self.superseded or self.amended)
 
 
 def compare(stored: Iterable[StoredFinding], findings: Sequence[Finding]) -> Change:
     """How ``findings`` (a screening of a transfer) differ from its ``stored`` rows."""
     rows = {s.brief.key: s for s in stored}
-    yielded = {f.key for f in findings}
+    yielded = {f.key: f for f in findings}
+    amended: list[Brief] = []
+    unchanged: list[Brief] = []
+    for k, s in rows.items():
+        if k not in yielded or s.superseded:
+            continue
+        f = yielded[k]
+        if s.material is not None and s.material != material(f.to_dict()):
+            amended.append(dataclasses.replace(Brief.of(f), id=s.brief.id))
+        else:
+            unchanged.append(s.brief)
     return Change(
         new=tuple(f for f in findings if f.key not in rows),
         restored=tuple(s.brief for k, s in rows.items() if k in yielded and s.superseded),
         superseded=tuple(s.brief for k, s in rows.items() if k not in yielded and not s.superseded),
-        unchanged=tuple(s.brief for k, s in rows.items() if k in yielded and not s.superseded),
+        unchanged=tuple(unchanged),
+        amended=tuple(amended),
+        findings=tuple(findings),
     )
 
 
@@ -136,6 +159,7 @@ class TransferChange:
             "new": [Brief.of(f).to_dict() for f in self.change.new],
             "restored": [b.to_dict() for b in self.change.restored],
             "superseded": [b.to_dict() for b in self.change.superseded],
+            "amended": [b.to_dict() for b in self.change.amended],
         }
 
 
@@ -160,7 +184,8 @@ class Tally:
     updated: int = 0
     failed: int = 0
     failures: list[Failure] = field(default_factory=list)
-    #: ``new`` / ``restored`` / ``superseded`` / ``unchanged`` → regime → findings.
+    #: ``new`` / ``restored`` / ``superseded`` / ``amended`` / ``unchanged`` → regime →
+    #: findings.
     findings: dict[str, Counter[str]] = field(
         default_factory=lambda: {k: Counter() for k in OUTCOMES}
     )
@@ -180,6 +205,7 @@ class Tally:
         for what, briefs in (
             ("restored", change.restored),
             ("superseded", change.superseded),
+            ("amended", change.amended),
             ("unchanged", change.unchanged),
         ):
             self.findings[what].update(b.regime or NO_REGIME for b in briefs)
@@ -225,9 +251,13 @@ def count(engine: Engine, scope: Scope) -> int:
         return session.scalar(query) or 0
 
 
-def superseded_reason(context: Context) -> str:
+def _screened_with(context: Context) -> str:
     listed = context.list_version or "none"
-    return f"re-screened with ruleset {context.ruleset.version} / list {listed}: no longer yielded"
+    return f"re-screened with ruleset {context.ruleset.version} / list {listed}"
+
+
+def superseded_reason(context: Context) -> str:
+    return f"{_screened_with(context)}: no longer yielded"
 
 
 def rescreen(
@@ -238,19 +268,22 @@ def rescreen(
     apply: bool,
     batch_size: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    via: str = VIA,
 ) -> Tally:
     """Screen the stored transfers in ``scope`` with ``context`` and compare.
 
     Without ``apply`` nothing is written (each batch is read in a read-only transaction).
     With it, each batch is one transaction, its transfer rows locked while it runs: new
-    findings inserted, vanished ones superseded, superseded ones yielded again in force,
-    and each transfer stamped with the versions it was screened with. Applying twice
+    findings inserted, changed ones updated (and reopened), vanished ones superseded,
+    superseded ones yielded again in force, who sees each finding recomputed, each change
+    audited through ``via``, and each transfer stamped with the versions it was screened
+    with. Applying twice
     changes nothing the second time. A record whose screening raises is counted, its
     transfer left as it was, and the run goes on. ``progress`` is told how many transfers
     each batch read.
     """
     tally = Tally(applied=apply)
-    reason = superseded_reason(context)
+    territories = Territories.of(context.ruleset)
     after = 0
     while True:
         with Session(engine) as session, session.begin():
@@ -261,7 +294,7 @@ def rescreen(
                 break
             after = batch[-1].id
             stored = _stored_findings(session, [t.id for t in batch])
-            keep: list[tuple[int, TransferChange]] = []
+            keep: list[tuple[int, TransferChange, dict[str, Any]]] = []
             for t in batch:
                 transfer = _screen_one(tally, context, scope, t, stored.get(t.id, ()))
                 if transfer is None:
@@ -272,9 +305,9 @@ def rescreen(
                 )
                 tally.other_versions += stale
                 if stale or transfer.change.changed:
-                    keep.append((t.id, transfer))
+                    keep.append((t.id, transfer, t.record))
             if apply:
-                tally.updated += _apply(session, context, keep, reason)
+                tally.updated += _apply(session, context, keep, territories, via)
         if progress is not None:
             progress(len(batch))
     return tally
@@ -348,6 +381,8 @@ def _stored_findings(
             FindingRow.phase,
             FindingRow.severity,
             FindingRow.summary,
+            FindingRow.citations,
+            FindingRow.designated,
             FindingRow.superseded_at,
         )
         # Findings on sets of transfers are not one record's to re-screen (record_patterns).
@@ -366,41 +401,60 @@ def _stored_findings(
             r.summary,
             r.id,
         )
-        out.setdefault(r.transfer_id, []).append(StoredFinding(brief, r.superseded_at is not None))
+        content = {
+            "severity": r.severity.value,
+            "summary": r.summary,
+            "citations": r.citations,
+            "designated": r.designated,
+        }
+        out.setdefault(r.transfer_id, []).append(
+            StoredFinding(brief, r.superseded_at is not None, material(content))
+        )
     return out
 
 
 def _apply(
     session: Session,
     context: Context,
-    transfers: Sequence[tuple[int, TransferChange]],
-    reason: str,
+    transfers: Sequence[tuple[int, TransferChange, dict[str, Any]]],
+    territories: Territories,
+    via: str,
 ) -> int:
-    """Write one batch's changes; returns how many transfer rows were updated."""
-    rows = [
-        {"transfer_id": transfer_id, "finding_key": f.key, **f.to_dict()}
-        for transfer_id, t in transfers
-        for f in t.change.new
+    """Write one batch's changes, a statement each; returns how many transfer rows were
+    updated. Every finding yielded is written: new ones inserted, stored ones brought up to
+    date where their content or who sees them differs."""
+    statement, params = upsert_findings(
+        [
+            (
+                transfer_id,
+                t.change.findings,
+                findings_visibility(record, t.change.findings, territories),
+            )
+            for transfer_id, t, record in transfers
+        ],
+        via=via,
+        reason=f"{_screened_with(context)}: its content changed",
+    )
+    if statement is not None:
+        session.execute(statement, params)
+    moved = [
+        (transfer_id, [f.key for f in t.change.findings])
+        for transfer_id, t, _ in transfers
+        if t.change.superseded or t.change.restored
     ]
-    if rows:
-        # executemany: SQLAlchemy sends them as a few multi-row INSERTs, compiled once.
+    if moved:
         session.execute(
-            insert(FindingRow).on_conflict_do_nothing(
-                index_elements=["transfer_id", "finding_key"]
-            ),
-            rows,
+            supersede_unyielded(
+                moved,
+                reason=superseded_reason(context),
+                restored=f"{_screened_with(context)}: yielded again",
+                via=via,
+            )
         )
-    for transfer_id, t in transfers:
-        change = t.change
-        if change.superseded or change.restored:
-            yielded = [f.key for f in change.new] + [
-                b.key for b in (*change.restored, *change.unchanged)
-            ]
-            session.execute(supersede_unyielded(transfer_id, yielded, reason))
     if transfers:
         session.execute(
             update(ScreenedTransfer)
-            .where(ScreenedTransfer.id.in_([transfer_id for transfer_id, _ in transfers]))
+            .where(ScreenedTransfer.id.in_([transfer_id for transfer_id, _, _ in transfers]))
             .values(
                 ruleset_version=context.ruleset.version,
                 list_version=context.list_version,

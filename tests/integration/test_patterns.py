@@ -177,6 +177,35 @@ async def test_a_growing_set_supersedes_the_smaller_one_and_a_shrinking_one_rest
     assert superseded == {
         grown: "the related transfers, as now recorded, no longer show this pattern"
     }
+    # Each move is in the audit log, by the system through the matcher, with its reason.
+    log = sql(
+        url,
+        "SELECT f.finding_key, a.action, a.actor_id, a.via, a.before, a.after, a.rationale "
+        "FROM audit_log a JOIN findings f ON f.id = a.finding_id "
+        "WHERE f.pattern_group IS NOT NULL ORDER BY a.id",
+    )
+    assert [(r[0], r[1], r[2], r[3]) for r in log] == [
+        (small, "finding.supersede", None, "matcher"),
+        # The correction: one statement supersedes the trio and restores the pair.
+        (grown, "finding.supersede", None, "matcher"),
+        (small, "finding.restore", None, "matcher"),
+    ]
+    assert log[0][4:] == ({"superseded": False}, {"superseded": True}, why_grown(grown))
+    assert log[2][4:] == (
+        {"superseded": True},
+        {"superseded": False},
+        "the set of transfers it names is found again",
+    )
+    # Pattern findings are seen by the regimes of the places their transfers touch.
+    assert sql(
+        url, "SELECT DISTINCT visible_regimes FROM findings WHERE pattern_group IS NOT NULL"
+    ) == [(["HT"],)]
+
+
+def why_grown(grown: str) -> str:
+    return (
+        f"the set grew to 3 transfers; finding {grown} on transfer r-3 (customs-ht) names them all"
+    )
 
 
 async def test_a_restarted_matcher_finds_the_set_a_stopped_one_began(url: str) -> None:

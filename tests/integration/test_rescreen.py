@@ -182,12 +182,19 @@ async def test_a_new_ruleset_version_dry_run_reports_what_a_renewal_changes(
         # pistols that day under the small-arms phase extended to cover it.
         "ht": (["HT.territory"], [], ["HT.territory"]),
         "ht-vehicles": ([], [], ["HT.territory"]),
+        # The same finding, but its summary now says the embargo is in force since the
+        # later start: changed in content (a decision on it would be reopened).
+        "viv": ([], [], []),
     }
     by_record = {t.record_id: t.change for t in tally.changes}
     assert by_record["ht-late"].new[0].phase == "HT-2752-all-arms-territorial"
     assert by_record["ht"].new[0].phase == "HT-2699-salw-territorial"
     assert by_record["ht"].superseded[0].phase == "HT-2752-all-arms-territorial"
-    assert tally.unchanged == 3
+    (amended,) = by_record["viv"].amended
+    assert amended.rule_id == "HT.territory"
+    assert "in force since 2024-12-01" in amended.summary
+    assert dict(tally.findings["amended"]) == {"HT": 1}
+    assert tally.unchanged == 2
 
 
 async def test_apply_keeps_standing_findings_supersedes_vanished_ones_and_runs_once(
@@ -230,6 +237,48 @@ async def test_apply_keeps_standing_findings_supersedes_vanished_ones_and_runs_o
     assert rows[("viv", "HT.designated.receiving")][5] == (
         "re-screened with ruleset 1 / list 2024-09-26#c6ca69960536: no longer yielded"
     )
+
+
+async def test_apply_reopens_a_decided_finding_whose_content_changed_and_audits_each_move(
+    database_url: str, contexts: dict[str, Context], tmp_path: Path
+) -> None:
+    await store(database_url, contexts["2025"])
+    decided = (
+        "UPDATE findings f SET status = 'confirmed' FROM screened_transfers t "
+        "WHERE t.id = f.transfer_id AND f.rule_id = 'HT.territory' "
+        "AND t.record_id IN ('viv', 'ht') RETURNING f.id"
+    )
+    (viv_id,), (ht_id,) = sorted(sql(database_url, decided), key=lambda r: int(str(r[0])))
+    renewed = with_rules(contexts["2025"], load_directory(renewed_rules(tmp_path), version=2))
+    tally = run(database_url, renewed, apply=True, via="ewatch rescreen (OS user test)")
+    assert tally.count("amended") == 1
+    viv = sql(
+        database_url,
+        f"SELECT status, summary, ruleset_version FROM findings WHERE id = {viv_id}",
+    )
+    assert viv[0][0] == "open"
+    assert "in force since 2024-12-01" in str(viv[0][1])
+    assert viv[0][2] == 2  # its content is now the one ruleset 2 gives
+    log = sql(
+        database_url,
+        "SELECT finding_id, action, actor_id, via, before, after, rationale FROM audit_log "
+        "ORDER BY id",
+    )
+    by_finding = {(r[0], r[1]): r[2:] for r in log}
+    actor, via, before, after, why = by_finding[(viv_id, "finding.change")]
+    assert (actor, via) == (None, "ewatch rescreen (OS user test)")
+    assert (before["status"], after["status"]) == ("confirmed", "open")
+    assert set(before) == {"summary", "status"}
+    assert why == "re-screened with ruleset 2 / list 2025-08-16#00d7425cc44f: its content changed"
+    # ht's violation is superseded (the new phase starts later): audited, its decision kept.
+    _, _, before, after, why = by_finding[(ht_id, "finding.supersede")]
+    assert (before, after) == ({"superseded": False}, {"superseded": True})
+    assert why == "re-screened with ruleset 2 / list 2025-08-16#00d7425cc44f: no longer yielded"
+    assert sql(database_url, f"SELECT status FROM findings WHERE id = {ht_id}") == [("confirmed",)]
+    assert {r[1] for r in log} == {"finding.change", "finding.supersede"}
+    # Applying again changes nothing and logs nothing.
+    run(database_url, renewed, apply=True)
+    assert len(sql(database_url, "SELECT id FROM audit_log")) == len(log)
 
 
 async def test_a_corrected_re_send_follows_the_same_rule_as_a_re_screen(

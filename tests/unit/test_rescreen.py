@@ -7,7 +7,7 @@ import dataclasses
 from datetime import date
 
 from services.cli.rescreen import headline
-from services.core.findings import Finding, Kind, Severity
+from services.core.findings import DesignatedRef, Finding, Kind, Severity, material
 from services.store.rescreen import Brief, StoredFinding, Tally, TransferChange, compare
 
 
@@ -25,7 +25,9 @@ def finding(rule: str, regime: str | None = "HT") -> Finding:
 
 
 def stored(f: Finding, row: int, *, superseded: bool = False) -> StoredFinding:
-    return StoredFinding(dataclasses.replace(Brief.of(f), id=row), superseded)
+    return StoredFinding(
+        dataclasses.replace(Brief.of(f), id=row), superseded, material(f.to_dict())
+    )
 
 
 def test_each_finding_is_new_in_force_again_superseded_or_unchanged_by_its_key() -> None:
@@ -45,10 +47,34 @@ def test_each_finding_is_new_in_force_again_superseded_or_unchanged_by_its_key()
     assert not compare([stored(kept, 1), stored(old, 4, superseded=True)], [kept]).changed
 
 
-def test_a_finding_worded_otherwise_is_the_same_finding() -> None:
+def test_a_finding_worded_otherwise_is_the_same_finding_with_its_content_changed() -> None:
     before = finding("HT.territory")
     after = dataclasses.replace(before, summary="new.", severity=Severity.LOW)
-    assert not compare([stored(before, 1)], [after]).changed
+    change = compare([stored(before, 1)], [after])
+    assert change.changed
+    assert (change.new, change.unchanged) == ((), ())
+    assert [(b.id, b.summary, b.severity) for b in change.amended] == [(1, "new.", "low")]
+    # Evidence and versions are not what a reviewer decided on.
+    same = dataclasses.replace(before, evidence={"x": 1}, ruleset_version=7, list_version="v")
+    assert not compare([stored(before, 1)], [same]).changed
+
+
+def test_a_list_entry_is_material_by_its_names_and_its_score_as_shown() -> None:
+    listed = DesignatedRef("HTi.001", "JIMMY CHERIZIER", "Jimmy Cherizier", 0.9312)
+    before = dataclasses.replace(finding("HT.designated"), designated=listed)
+    for changed, expected in (
+        (dataclasses.replace(listed, score=0.9349), False),  # 0.93 either way
+        (dataclasses.replace(listed, score=0.935), True),  # 0.94: half up, as PostgreSQL
+        (dataclasses.replace(listed, matched_name="Barbecue"), True),
+        (dataclasses.replace(listed, name="JIMMY CHERIZIER (BARBECUE)"), True),
+    ):
+        after = dataclasses.replace(before, designated=changed)
+        assert (material(before.to_dict()) != material(after.to_dict())) is expected
+    cited = dataclasses.replace(before, citations=("S/RES/2653 (2022), para 11",))
+    assert material(before.to_dict()) != material(cited.to_dict())
+    # A stored row's columns read the same as the finding's dictionary.
+    row = {**before.to_dict(), "severity": Severity.HIGH, "citations": []}
+    assert material(row) == material(before.to_dict())
 
 
 def tally(applied: bool) -> Tally:
@@ -78,4 +104,15 @@ def test_the_headline_says_what_would_change_by_regime() -> None:
     )
     assert headline(Tally(applied=False)) == (
         "0 new findings; 0 would be superseded; 0 transfers would change, 0 unchanged"
+    )
+
+
+def test_the_headline_says_how_many_findings_changed_in_content() -> None:
+    t = Tally(applied=True)
+    kept = finding("HT.territory")
+    reworded = dataclasses.replace(kept, summary="reworded.")
+    t.add(TransferChange("it", "r-0", date(2025, 1, 1), compare([stored(kept, 1)], [reworded])))
+    assert headline(t) == (
+        "0 new findings; 0 superseded; 1 changed in content, decided ones reopened (HT 1); "
+        "1 transfer changed, 0 unchanged"
     )

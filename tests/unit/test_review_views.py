@@ -8,7 +8,7 @@ import pytest
 
 from services.review.charts import HEIGHT, monthly_bars
 from services.review.exports import csv_cell
-from services.review.views import citation_url, safe_next
+from services.review.views import citation_url, content_changes, safe_next
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,19 @@ def test_a_csv_cell_never_reads_as_a_formula(value: object, cell: str) -> None:
 )
 def test_after_sign_in_only_a_local_path_is_followed(given: str | None, kept: str) -> None:
     assert safe_next(given) == kept
+
+
+def test_a_change_of_content_is_shown_field_by_field() -> None:
+    before = {
+        "severity": "medium",
+        "citations": ["S/RES/2752 (2024), para 2"],
+        "visible_regimes": ["HT"],
+        "status": "confirmed",
+    }
+    after = {"severity": "high", "citations": [], "visible_regimes": [], "status": "open"}
+    assert content_changes(before, after) == [
+        ("severity", "medium", "high"),
+        ("citations", "S/RES/2752 (2024), para 2", "none"),
+        ("seen by", "HT", "admins only"),
+    ]
+    assert content_changes(None, None) == []
