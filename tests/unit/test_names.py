@@ -33,7 +33,7 @@ from services.core.names import index as name_index
 from services.core.names.alignment import similarity_bound
 from services.core.names.entries import Entry
 from services.core.names.romanisation import arabic_named, reading
-from services.core.names.tokens import pair_sim, suffixed
+from services.core.names.tokens import consonant_changed, pair_sim, suffixed
 from services.core.names.tuning import CANDIDATE_CAP
 from services.core.sanctions_list import SanctionsList
 from services.core.un_xml import parse_list
@@ -849,6 +849,38 @@ def test_letters_added_to_a_word_make_another_name_unless_listed_as_one() -> Non
     assert not suffixed("al", "ali")  # too short to tell
     assert not suffixed("cherizier", "cherisier")  # a slip, not an ending
     assert compare_names(name_form("Jimmy Chérisier"), name_form("Jimmy Cherizier")).loose is False
+
+
+def test_short_words_one_consonant_apart_are_other_names() -> None:
+    assert consonant_changed("patel", "patek")
+    assert consonant_changed("ahmad", "akmad")
+    assert not consonant_changed("ahmad", "ahmat")  # d/t: one sound written two ways
+    assert not consonant_changed("qasim", "kasim")  # k/q
+    assert not consonant_changed("maria", "marie")  # vowels: a romanisation or a slip
+    assert not consonant_changed("cherizier", "cherisier")  # long enough for a slip
+    assert not consonant_changed("omar", "umar")
+
+
+@pytest.mark.parametrize(
+    ("query", "reference", "dob"),
+    [("Omar Patel", "QDi.294", "1966-07-20")],  # UMAR PATEK, a.k.a. Omar Patek
+)  # fmt: skip
+def test_a_short_name_one_consonant_apart_is_a_near_miss_unless_supported(
+    index: NameIndex, query: str, reference: str, dob: str
+) -> None:
+    cand = best(index, query)
+    assert cand.reference_number == reference
+    assert cand.score < DEFAULT_THRESHOLD
+    assert [f[0] for f in cand.features if f[1].startswith("cap")] == ["loose_words"]
+    assert _found([cand]) == _found(index.brute_force_search(query, limit=1))
+    supported = best(index, query, date_of_birth=dob)
+    assert (supported.reference_number, supported.score >= DEFAULT_THRESHOLD) == (reference, True)
+
+
+def test_a_reading_does_not_bridge_a_consonant_changed(index: NameIndex) -> None:
+    # "Ahmed Santos" reads "ahmad santus", one consonant from the alias "Akmad Santos" of
+    # QDi.244: no match through the reading.
+    assert all(m.score < DEFAULT_THRESHOLD for m in index.search("Ahmed Santos"))
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from services.core.names.entries import Entry
 from services.core.names.joins import Join, joined_pair_loose, rejoined
 from services.core.names.tokens import (
     Pairs,
+    consonant_changed,
     indel,
     length_bound,
     onsets_differ,
@@ -184,8 +185,9 @@ def _aligned_share(
 
 def _other_name(a: str, b: str) -> bool:
     """Two distinctive words, not the same, that are likely other names however alike:
-    they open with different sounds, or one is the other with a letter or two added."""
-    return onsets_differ(a, b) or suffixed(a, b)
+    they open with different sounds, one is the other with a letter or two added, or
+    short, they differ in one consonant."""
+    return onsets_differ(a, b) or suffixed(a, b) or consonant_changed(a, b)
 
 
 def _unspaced(q: NameForm, n: NameForm, sim: float) -> tuple[float, bool] | None:

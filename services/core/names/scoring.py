@@ -120,8 +120,9 @@ CAPS = (
     Cap(
         "loose_words",
         lambda c: c.loose and not _lifted(c.entry, c.support),
-        "a distinctive word pairs with a different listed word only loosely (other sounds, or "
-        "a letter or two added): a match needs a matching date of birth or document",
+        "a distinctive word pairs with a different listed word only loosely (other sounds, "
+        "a letter or two added, or a short word with a consonant changed): a match needs a "
+        "matching date of birth or document",
     ),
     Cap(
         "part_of_name",

@@ -8,6 +8,7 @@ from services.core.name_normalisation import name_variant
 from services.core.names.tuning import (
     PAIR_FLOOR,
     SHORT_TOKEN,
+    SHORT_WORD,
     SUFFIX_LETTERS,
     SUFFIX_STEM,
     VARIANT_PAIR,
@@ -99,6 +100,30 @@ def suffixed(a: str, b: str) -> bool:
     if len(short) < SUFFIX_STEM or not 0 < len(long) - len(short) <= SUFFIX_LETTERS:
         return False
     if not long.startswith(short) or not long.isascii():
+        return False
+    variant = name_variant(a)
+    return variant is None or variant != name_variant(b)
+
+
+#: Consonants that romanise one sound, so that trading them is no other name ("Ahmad",
+#: "Ahmat"; "Habib", "Habip"; "Aziz", "Asis"): k/q/c, s/z, d/t, b/p, f/p/v, v/w, g/j.
+_ALIKE_CONSONANTS = frozenset(
+    frozenset(p) for p in ("kq", "kc", "qc", "sz", "dt", "bp", "fp", "fv", "pv", "vw", "gj")
+)
+_CONSONANTS = frozenset("bcdfghjklmnpqrstvwxz")
+
+
+def consonant_changed(a: str, b: str) -> bool:
+    """Two short words of one length that differ in one consonant only, not two ways of
+    writing one sound ("Patel" for Patek, "Ahmad" for Akmad): too short for the change to
+    be told from another name, unless listed as one name's romanisations."""
+    if len(a) != len(b) or not SUFFIX_STEM < len(a) <= SHORT_WORD or not (a + b).isascii():
+        return False
+    changed = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if len(changed) != 1:
+        return False
+    x, y = changed[0]
+    if x not in _CONSONANTS or y not in _CONSONANTS or frozenset((x, y)) in _ALIKE_CONSONANTS:
         return False
     variant = name_variant(a)
     return variant is None or variant != name_variant(b)

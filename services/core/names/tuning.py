@@ -78,6 +78,9 @@ LEFT_OUT_WEIGHT = 0.6
 SUFFIX_LETTERS = 2
 #: ... where the shorter word has this many letters at least ("Al" and "Ali" are a slip).
 SUFFIX_STEM = 3
+#: A word of at most this many letters with one consonant changed is another name ("Patel"
+#: for Patek): too short for a slip to be told from a different name.
+SHORT_WORD = 5
 #: Joined or unspaced letters count only when they agree this well.
 JOINED_MIN = 0.9
 #: Words written as one pair with a word this alike; closely only from JOINED_MIN.
