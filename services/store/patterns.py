@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
@@ -87,7 +87,21 @@ async def record_patterns(
     await _write_facts(session, changes)
     if not todo:
         return 0
-    related = await _related(session, todo)
+    # Every pattern needs a transfer near an embargo in its set, so a key with none in
+    # reach can hold no finding, unless a changed transfer was near one before (a finding
+    # it belonged to may have to go): only the others are read and decided.
+    was_near = {
+        family_key
+        for c in changes
+        if c.old is not None and c.old.approaches
+        for family_key in c.old.lookup_keys()
+    }
+    related = await _related(session, todo, was_near)
+    live = [n for n, c in enumerate(todo) if related[n] or (c.family, c.key) in was_near]
+    if not live:
+        return 0
+    todo = [todo[n] for n in live]
+    related = [related[n] for n in live]
     filed, row_ids = await _filed(session, todo)
     plans = []
     for n, check in enumerate(todo):
@@ -277,15 +291,27 @@ _INSERT_FINDINGS = (
 )
 
 
+# A key's transfers only where one of them in reach comes near an embargo, or the key is
+# forced (record_patterns says why).
 _RELATED = text(
     """
-    SELECT c.n, k.transfer_id, t.facts::text
-    FROM unnest(CAST(:families AS text[]), CAST(:keys AS text[]), CAST(:los AS date[]),
-                CAST(:his AS date[])) WITH ORDINALITY AS c(family, key, lo, hi, n)
-    JOIN pattern_keys k
-      ON k.family = c.family AND k.key = c.key
-     AND k.transfer_date BETWEEN coalesce(c.lo, '-infinity') AND coalesce(c.hi, 'infinity')
-    JOIN pattern_transfers t ON t.transfer_id = k.transfer_id
+    WITH c AS (
+        SELECT * FROM unnest(CAST(:families AS text[]), CAST(:keys AS text[]),
+                             CAST(:los AS date[]), CAST(:his AS date[]),
+                             CAST(:forced AS boolean[]))
+               WITH ORDINALITY AS c(family, key, lo, hi, forced, n)
+    ), reach AS (
+        SELECT c.n, k.transfer_id, t.facts
+        FROM c
+        JOIN pattern_keys k
+          ON k.family = c.family AND k.key = c.key
+         AND k.transfer_date BETWEEN coalesce(c.lo, '-infinity') AND coalesce(c.hi, 'infinity')
+        JOIN pattern_transfers t ON t.transfer_id = k.transfer_id
+    ), near AS (
+        SELECT DISTINCT n FROM reach WHERE facts -> 'approaches' <> '[]'::jsonb
+        UNION SELECT n FROM c WHERE forced
+    )
+    SELECT r.n, r.transfer_id, r.facts::text FROM reach r JOIN near USING (n)
     """
 )
 
@@ -303,10 +329,11 @@ _FILED = text(
 
 
 async def _related(
-    session: AsyncSession, todo: Sequence[Check]
+    session: AsyncSession, todo: Sequence[Check], forced: Collection[tuple[Family, str]]
 ) -> list[list[tuple[int, TransferFacts]]]:
     """Per check, the transfers of its key dated within what its span loads: one statement
-    for all of them, each key read once over the widest of its checks' loads."""
+    for all of them, each key read once over the widest of its checks' loads. None for a
+    key none of whose transfers in reach comes near an embargo, unless it is ``forced``."""
     loads: dict[tuple[Family, str], tuple[date | None, date | None]] = {}
     for c in todo:
         lo, hi = loads.get((c.family, c.key), (c.span.load_lo, c.span.load_hi))
@@ -322,6 +349,7 @@ async def _related(
             "keys": [key for _, key in looked_up],
             "los": [loads[k][0] for k in looked_up],
             "his": [loads[k][1] for k in looked_up],
+            "forced": [k in forced for k in looked_up],
         },
     )
     by_key: dict[tuple[Family, str], list[tuple[int, TransferFacts]]] = {k: [] for k in looked_up}
