@@ -139,7 +139,7 @@ QUEUES: list[tuple[str, str, str]] = [
     ("HT, open, by severity", "bench-ht", "status=open&sort=severity"),
     ("HT, by transfer date", "bench-ht", "sort=-transfer_date"),
     ("HT, high violations", "bench-ht", "kind=violation&severity=high"),
-    ("HT, party substring", "bench-ht", "party=end+user+3f2"),
+    ("HT, party substring", "bench-ht", "party=3f2a"),
     ("HT, category and dates", "bench-ht", "category=unroca&from=2024-01-01"),
     ("HT, category, nothing", "bench-ht", "category=small_arms.sniper_rifle"),
     ("HT, assigned to u1", "bench-ht", "assignee=u1"),
