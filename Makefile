@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock demo up test unit integration lint typecheck bench bench-matcher eval clean
+.PHONY: install lock demo up test unit integration lint typecheck bench bench-matcher bench-review eval clean
 
 # Every dependency is pinned by constraints.txt (made by `make lock`), so a fresh machine
 # installs the versions this code was tested with; plain pip keeps the needs to Python and make.
@@ -57,6 +57,13 @@ bench: $(STAMP)
 ## (docs/benchmarks.md); 2-3 minutes, so not part of `make bench`.
 bench-matcher: $(STAMP)
 	$(BIN)/python bench/matcher.py
+
+## make bench-review: the review workspace over HTTP at 1,000,000 findings on the PostgreSQL
+## at PG_ADMIN_URL (docs/benchmarks.md); fills a database for several minutes, so not part
+## of `make bench`.
+PG_ADMIN_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+bench-review: $(STAMP)
+	$(BIN)/python bench/review_queue.py --admin-url $(PG_ADMIN_URL)
 
 ## make eval: precision and recall of screening on the labelled evaluation set, per category.
 eval: $(STAMP)

@@ -8,6 +8,8 @@ exactly like a finding that does not exist.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +34,7 @@ from services.review.errors import Conflict, Forbidden, NotFound
 from services.review.views import error_page, login_url, template_globals
 from services.settings import Settings
 from services.store import db
+from services.store import review as review_store
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -57,6 +60,22 @@ def _route_name(request: Request) -> str:
     return str(getattr(route, "path", "unmatched"))
 
 
+#: How often the queue's counts are folded (services.store.review.compact_counts).
+FOLD_EVERY_S = 60.0
+
+
+async def fold_counts(engine: AsyncEngine) -> None:
+    """Fold the counts the triggers appended, now and every :data:`FOLD_EVERY_S`: what the
+    queue sums stays a row per key however many findings were written meanwhile."""
+    while True:
+        try:
+            async with db.sessions(engine).begin() as session:
+                await review_store.compact_counts(session)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not fold the queue's counts: %s", exc)
+        await asyncio.sleep(FOLD_EVERY_S)
+
+
 def create_app(settings: Settings, database_url: str) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(template_globals())
@@ -65,9 +84,13 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         deps.engine = db.async_engine(database_url)
+        folding = asyncio.create_task(fold_counts(deps.engine))
         try:
             yield
         finally:
+            folding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await folding
             await deps.engine.dispose()
 
     app = FastAPI(

@@ -193,6 +193,25 @@ class FindingRow(Base):
     transfer: Mapped[ScreenedTransfer] = relationship(back_populates="findings")
 
 
+class FindingCount(Base):
+    """How many findings there are per key, kept by statement triggers on ``findings``
+    (migration 0007): each statement appends its net change, so writers never wait on one
+    another; ``services.store.review.compact_counts`` folds them into one row per key. The
+    queue's counts by status sum these rows instead of counting findings."""
+
+    __tablename__ = "finding_counts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    regime: Mapped[str | None] = mapped_column(String(8))
+    visible_regimes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    status: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger)
+    superseded: Mapped[bool] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class PatternTransfer(Base):
     """What the diversion patterns read from one screened transfer
     (``services.core.patterns.TransferFacts``), kept so that related transfers are decided

@@ -14,15 +14,18 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
+    any_,
+    bindparam,
     false,
     func,
     literal,
@@ -32,6 +35,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -47,7 +51,7 @@ from services.core.review import (
     Superseded,
 )
 from services.store.audit import Action
-from services.store.models import AuditEntry, FindingRow, ScreenedTransfer, User
+from services.store.models import AuditEntry, FindingCount, FindingRow, ScreenedTransfer, User
 from services.store.users import Account
 
 
@@ -88,6 +92,8 @@ def overlaps(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
 
 F = FindingRow
 T = ScreenedTransfer
+C = FindingCount
+ARRAY_IDS = ARRAY(BigInteger)
 Assignee = aliased(User)
 
 
@@ -197,8 +203,34 @@ def needs_transfers(f: QueueFilter) -> bool:
     return bool(f.date_from or f.date_to or f.category or f.party)
 
 
+#: A transfer filter matching at most this many transfers is answered from their ids
+#: (:func:`few_transfers`).
+FEW_TRANSFERS = 5_000
+
+
+async def few_transfers(session: AsyncSession, f: QueueFilter) -> list[int] | None:
+    """The transfers a filter's dates, goods and parties match, when they are at most
+    :data:`FEW_TRANSFERS`; None when there are more, or the filter asks nothing of them.
+
+    The planner cannot tell how many findings such a filter leaves: walking the findings in
+    the page's order and testing each transfer is fast when most match, and read every
+    finding in scope (seconds) when none does. Asked first (through the transfers' own
+    indexes, a few milliseconds), the few are then joined by id."""
+    if not needs_transfers(f):
+        return None
+    ids = list(
+        await session.scalars(select(T.id).where(*transfer_conditions(f)).limit(FEW_TRANSFERS + 1))
+    )
+    return ids if len(ids) <= FEW_TRANSFERS else None
+
+
 async def where(
-    session: AsyncSession, scope: Scope, f: QueueFilter, *, with_status: bool = True
+    session: AsyncSession,
+    scope: Scope,
+    f: QueueFilter,
+    *,
+    with_status: bool = True,
+    transfers: Sequence[int] | None = None,
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions of ``f`` within ``scope`` (findings joined to their transfers
     where :func:`needs_transfers`). Every value is a bound parameter; the assignee's name is
@@ -206,12 +238,34 @@ async def where(
     assignee_id: int | None = None
     if f.assignee and f.assignee != UNASSIGNED:
         assignee_id = await session.scalar(select(User.id).where(User.name == f.assignee))
-    return conditions(scope, f, assignee_id=assignee_id, with_status=with_status)
+    return conditions(
+        scope, f, assignee_id=assignee_id, with_status=with_status, transfers=transfers
+    )
+
+
+def transfer_conditions(f: QueueFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if f.date_from:
+        where.append(T.transfer_date >= f.date_from)
+    if f.date_to:
+        where.append(T.transfer_date <= f.date_to)
+    if f.category:
+        where.append(overlaps(T.item_categories, [f.category]))
+    if f.party:
+        where.append(T.party_names.contains(fold(f.party), autoescape=True))
+    return where
 
 
 def conditions(
-    scope: Scope, f: QueueFilter, *, assignee_id: int | None, with_status: bool = True
+    scope: Scope,
+    f: QueueFilter,
+    *,
+    assignee_id: int | None,
+    with_status: bool = True,
+    transfers: Sequence[int] | None = None,
 ) -> list[ColumnElement[bool]]:
+    """``transfers``: the transfers the filter's dates, goods and parties match
+    (:func:`few_transfers`), to use instead of those conditions."""
     where: list[ColumnElement[bool]] = [scope.visible()]
     if f.regimes:
         where.append(of_regimes(f.regimes))
@@ -225,14 +279,10 @@ def conditions(
         where.append(F.assignee_id.is_(None))
     elif f.assignee:
         where.append(F.assignee_id == assignee_id if assignee_id is not None else false())
-    if f.date_from:
-        where.append(T.transfer_date >= f.date_from)
-    if f.date_to:
-        where.append(T.transfer_date <= f.date_to)
-    if f.category:
-        where.append(overlaps(T.item_categories, [f.category]))
-    if f.party:
-        where.append(T.party_names.contains(fold(f.party), autoescape=True))
+    if transfers is not None:
+        where.append(F.transfer_id == any_(bindparam("transfers", list(transfers), ARRAY_IDS)))
+    else:
+        where += transfer_conditions(f)
     if f.superseded is Superseded.HIDE:
         where.append(F.superseded_at.is_(None))
     elif f.superseded is Superseded.ONLY:
@@ -240,8 +290,15 @@ def conditions(
     return where
 
 
-def _sort_key(sort: Sort) -> tuple[list[Any], bool]:
-    """The ORDER BY columns (ending in the id) and whether they descend."""
+def _sort_key(sort: Sort, *, opaque: bool = False) -> tuple[list[Any], bool]:
+    """The ORDER BY columns (ending in the id) and whether they descend. ``opaque``: as
+    expressions no index is sorted by (``id + 0``), so that the few findings of
+    :func:`few_transfers` are found by transfer and sorted, not sought in an index's order."""
+    keys, descending = _sort_columns(sort)
+    return ([k + 0 for k in keys] if opaque else keys), descending
+
+
+def _sort_columns(sort: Sort) -> tuple[list[Any], bool]:
     match sort:
         case Sort.NEWEST:
             return [F.id], True
@@ -300,8 +357,9 @@ def _cursor_values(sort: Sort, cursor: str) -> list[Any]:
 
 async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePage:
     """One page of the queue: ``f.limit`` rows after ``f.after``."""
-    keys, descending = _sort_key(f.sort)
-    stmt = _columns().where(*await where(session, scope, f))
+    transfers = await few_transfers(session, f)
+    keys, descending = _sort_key(f.sort, opaque=transfers is not None)
+    stmt = _columns().where(*await where(session, scope, f, transfers=transfers))
     if f.after:
         values = _cursor_values(f.sort, f.after)
         key = tuple_(*keys) if len(keys) > 1 else keys[0]
@@ -315,42 +373,77 @@ async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePag
 
 
 async def status_counts(session: AsyncSession, scope: Scope, f: QueueFilter) -> dict[Status, int]:
-    """How many findings of the filter (its statuses aside) are in each status.
+    """How many findings of the filter (its statuses aside) are in each status; exact.
 
-    Within some regimes and asking nothing of the transfer, it counts in two parts: the
-    regime findings from the partial index ``ix_findings_live_regime_status`` alone, the
-    regime-less ones through the GIN index; one query over both would read every row."""
+    A filter on the findings' own columns sums ``finding_counts`` (kept by triggers, a row
+    per regime, status, kind, severity, assignee): a few thousand rows whatever the number
+    of findings. One asking about the transfer (dates, goods, parties) counts the findings
+    it matches."""
     found: dict[Status, int] = dict.fromkeys(Status, 0)
-    regimes = _regimes(scope, f)
-    if regimes is None or needs_transfers(f):
+    if needs_transfers(f):
+        transfers = await few_transfers(session, f)
         stmt = select(F.status, func.count()).select_from(F)
-        if needs_transfers(f):
+        if transfers is None:
             stmt = stmt.join(T, T.id == F.transfer_id)
-        stmt = stmt.where(*await where(session, scope, f, with_status=False))
-        parts = [stmt]
-    else:
-        rest = await where(session, Scope(None), replace(f, regimes=()), with_status=False)
-        regime_less: list[ColumnElement[bool]] = [F.regime.is_(None)]
-        regime_less += [overlaps(F.visible_regimes, r) for r in (scope.regimes, f.regimes) if r]
-        parts = [
-            select(F.status, func.count()).where(F.regime.in_(regimes), *rest),
-            select(F.status, func.count()).where(*regime_less, *rest),
-        ]
-    for stmt in parts:
-        for status, n in await session.execute(stmt.group_by(F.status)):
+        stmt = stmt.where(
+            *await where(session, scope, f, with_status=False, transfers=transfers)
+        ).group_by(F.status)
+        for status, n in await session.execute(stmt):
             found[status] += n
+        return found
+    assignee_id: int | None = None
+    if f.assignee and f.assignee != UNASSIGNED:
+        assignee_id = await session.scalar(select(User.id).where(User.name == f.assignee))
+    counted = select(C.status, func.sum(C.n)).where(
+        *count_conditions(scope, f, assignee_id=assignee_id)
+    )
+    for value, total in await session.execute(counted.group_by(C.status)):
+        found[Status(value)] += int(total)
     return found
 
 
-def _regimes(scope: Scope, f: QueueFilter) -> list[str] | None:
-    """The regimes both the scope and the filter allow; None when neither limits them."""
-    if scope.regimes is None and not f.regimes:
-        return None
-    if scope.regimes is None:
-        return list(f.regimes)
-    if not f.regimes:
-        return list(scope.regimes)
-    return [r for r in scope.regimes if r in f.regimes]
+def count_conditions(
+    scope: Scope, f: QueueFilter, *, assignee_id: int | None
+) -> list[ColumnElement[bool]]:
+    """:func:`conditions` of a filter that asks nothing of the transfer, on
+    ``finding_counts``."""
+    where: list[ColumnElement[bool]] = [scope.visible(C)]
+    if f.regimes:
+        where.append(of_regimes(f.regimes, C))
+    if f.kinds:
+        where.append(C.kind.in_([k.value for k in f.kinds]))
+    if f.severities:
+        where.append(C.severity.in_([s.value for s in f.severities]))
+    if f.assignee == UNASSIGNED:
+        where.append(C.assignee_id.is_(None))
+    elif f.assignee:
+        where.append(C.assignee_id == assignee_id if assignee_id is not None else false())
+    if f.superseded is Superseded.HIDE:
+        where.append(C.superseded.is_(False))
+    elif f.superseded is Superseded.ONLY:
+        where.append(C.superseded.is_(True))
+    return where
+
+
+#: Folds the changes the triggers appended into one row per key, dropping keys at zero.
+#: One statement: a reader sees the rows before or after it, never half; a change appended
+#: meanwhile is not in its snapshot and stays as it is; two at once fold disjoint rows.
+COMPACT = text(
+    """
+    WITH gone AS (DELETE FROM finding_counts RETURNING *)
+    INSERT INTO finding_counts
+        (regime, visible_regimes, status, kind, severity, assignee_id, superseded, n)
+    SELECT regime, visible_regimes, status, kind, severity, assignee_id, superseded, sum(n)
+    FROM gone
+    GROUP BY regime, visible_regimes, status, kind, severity, assignee_id, superseded
+    HAVING sum(n) <> 0
+    """
+)
+
+
+async def compact_counts(session: AsyncSession) -> None:
+    """Fold ``finding_counts`` (the review workspace does it at start and every minute)."""
+    await session.execute(COMPACT)
 
 
 async def matching_ids(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services.core.findings import Finding, Kind, Severity
 from services.core.review import Role
 from services.store import db, migrate, users
+from services.store import review as review_store
 from services.store.audit import Actor
 from services.store.models import User
 from services.store.outcomes import Delivery
@@ -197,3 +198,54 @@ def test_the_migration_backfills_existing_transfers_and_findings(empty_database_
         )
     ]
     migrate.check(url)
+
+
+#: What the queue's counts read, and the same numbers counted from the findings.
+_COUNTED = (
+    "SELECT regime, visible_regimes, status, kind, severity, assignee_id, superseded, sum(n) "
+    "FROM finding_counts GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4, 5"
+)
+_COUNTING = (
+    "SELECT regime, visible_regimes, status, kind, severity, assignee_id, "
+    "superseded_at IS NOT NULL, count(*)::numeric FROM findings "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5"
+)
+
+
+def _run(url: str, statement: str) -> None:
+    with psycopg.connect(_plain(url)) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+async def test_finding_counts_follow_every_insert_update_delete_and_fold(
+    database_url: str,
+) -> None:
+    engine = db.async_engine(database_url)
+    async with db.sessions(engine).begin() as s:
+        for i, regime in enumerate(("HT", "LY", None)):
+            rec = record(record_id=f"count-{i}", route={"origin": "US", "destination": "DO"})
+            await record_screening(
+                s,
+                rec,
+                [finding(regime, f"{regime}.territory"), finding(None, "indicator.x")],
+                Delivery("it", datetime.now(UTC)),
+                ruleset_version=1,
+                list_version=None,
+            )
+    assert sql(database_url, _COUNTED) == sql(database_url, _COUNTING)
+    _run(database_url, "UPDATE findings SET status = 'dismissed' WHERE regime = 'HT'")
+    _run(database_url, "UPDATE findings SET superseded_at = now() WHERE regime = 'LY'")
+    _run(database_url, "UPDATE findings SET summary = 'reworded'")  # no count changes
+    _run(database_url, "DELETE FROM findings WHERE regime IS NULL AND rule_id = 'None.territory'")
+    assert sql(database_url, _COUNTED) == sql(database_url, _COUNTING)
+    async with db.sessions(engine).begin() as s:
+        await review_store.compact_counts(s)
+    await engine.dispose()
+    assert sql(database_url, _COUNTED) == sql(database_url, _COUNTING)
+    # Folded: one row per key, none at zero.
+    assert sql(database_url, "SELECT count(*) FROM finding_counts WHERE n <> 0") == sql(
+        database_url, "SELECT count(*) FROM finding_counts"
+    )
+    assert len(sql(database_url, "SELECT * FROM finding_counts")) == len(
+        sql(database_url, _COUNTING)
+    )
