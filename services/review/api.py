@@ -33,7 +33,9 @@ DESCRIPTION = (
     "`party` (a substring of any party's name, case and accents ignored), `superseded` "
     "(hide | include | only), `sort` (-created | created | -transfer_date | transfer_date "
     "| severity), `limit` (1-500) and `after` (the `next` cursor of the previous page). "
-    "An unknown parameter or value is a 400."
+    "An unknown parameter or value is a 400. `counts` (by status) and `total` are exact, "
+    "except for a filter on the transfer (dates, category, party) matching more than "
+    "`counted_up_to` findings: both are then null."
 )
 
 router = APIRouter(
@@ -79,12 +81,9 @@ async def findings(request: Request, who: Who) -> dict[str, Any]:
     async with db.sessions(request.app.state.deps.engine)() as session:
         page = await queue_store.queue(session, scope, f)
         counts = await queue_store.status_counts(session, scope, f)
-    return {
-        "findings": [r.to_dict() for r in page.rows],
-        "next": page.next_cursor,
-        "counts": {s.value: n for s, n in counts.items()},
-        "total": sum(counts.values()),
-    }
+    return {"findings": [r.to_dict() for r in page.rows], "next": page.next_cursor} | (
+        counts.to_dict()
+    )
 
 
 @router.get(

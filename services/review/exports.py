@@ -122,8 +122,8 @@ async def _rows(request: Request, who: Principal, f: QueueFilter) -> AsyncIterat
 
 async def _check_size(request: Request, who: Principal, f: QueueFilter) -> None:
     async with db.sessions(request.app.state.deps.engine)() as session:
-        counts = await queue_store.status_counts(session, Scope.of(who.account), f)
-    n = sum(counts[s] for s in f.statuses) if f.statuses else sum(counts.values())
+        counts = await queue_store.status_counts(session, Scope.of(who.account), f, exact=True)
+    n = counts.total(f.statuses) or 0
     if n > MAX_ROWS:
         raise FilterError(f"{n} findings match; an export holds at most {MAX_ROWS}: narrow it")
 

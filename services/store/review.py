@@ -372,25 +372,68 @@ async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePag
     return QueuePage(tuple(rows), _cursor_of(f.sort, rows[-1]) if more and rows else None)
 
 
-async def status_counts(session: AsyncSession, scope: Scope, f: QueueFilter) -> dict[Status, int]:
-    """How many findings of the filter (its statuses aside) are in each status; exact.
+#: A filter on the transfer matching more findings than this is not counted further: the
+#: queue says "more than" (an exact count of such a filter takes seconds at a million).
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCounts:
+    """Findings of a filter in each status (its statuses aside)."""
+
+    by_status: dict[Status, int]
+    #: Where counting stopped when a filter on the transfer matched more findings than
+    #: :data:`COUNT_CAP`: ``by_status`` is then empty and the numbers are unknown.
+    counted_up_to: int | None = None
+
+    @property
+    def capped(self) -> bool:
+        return self.counted_up_to is not None
+
+    def total(self, statuses: Sequence[Status] = ()) -> int | None:
+        """How many findings have one of ``statuses`` (any status if none); None if capped."""
+        if self.capped:
+            return None
+        return (
+            sum(self.by_status[s] for s in statuses) if statuses else sum(self.by_status.values())
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": None if self.capped else {s.value: n for s, n in self.by_status.items()},
+            "total": self.total(),
+            "counted_up_to": self.counted_up_to,
+        }
+
+
+async def status_counts(
+    session: AsyncSession, scope: Scope, f: QueueFilter, *, exact: bool = False
+) -> StatusCounts:
+    """How many findings of the filter (its statuses aside) are in each status.
 
     A filter on the findings' own columns sums ``finding_counts`` (kept by triggers, a row
     per regime, status, kind, severity, assignee): a few thousand rows whatever the number
     of findings. One asking about the transfer (dates, goods, parties) counts the findings
-    it matches."""
+    it matches, up to :data:`COUNT_CAP` unless ``exact``."""
     found: dict[Status, int] = dict.fromkeys(Status, 0)
     if needs_transfers(f):
         transfers = await few_transfers(session, f)
-        stmt = select(F.status, func.count()).select_from(F)
+        matched = select(F.status).select_from(F)
         if transfers is None:
-            stmt = stmt.join(T, T.id == F.transfer_id)
-        stmt = stmt.where(
+            matched = matched.join(T, T.id == F.transfer_id)
+        matched = matched.where(
             *await where(session, scope, f, with_status=False, transfers=transfers)
-        ).group_by(F.status)
+        )
+        capped = transfers is None and not exact
+        if capped:
+            matched = matched.limit(COUNT_CAP + 1)
+        rows = matched.subquery()
+        stmt = select(rows.c.status, func.count()).group_by(rows.c.status)
         for status, n in await session.execute(stmt):
-            found[status] += n
-        return found
+            found[Status(status)] += n
+        if capped and sum(found.values()) > COUNT_CAP:
+            return StatusCounts({}, counted_up_to=COUNT_CAP)
+        return StatusCounts(found)
     assignee_id: int | None = None
     if f.assignee and f.assignee != UNASSIGNED:
         assignee_id = await session.scalar(select(User.id).where(User.name == f.assignee))
@@ -399,7 +442,7 @@ async def status_counts(session: AsyncSession, scope: Scope, f: QueueFilter) -> 
     )
     for value, total in await session.execute(counted.group_by(C.status)):
         found[Status(value)] += int(total)
-    return found
+    return StatusCounts(found)
 
 
 def count_conditions(

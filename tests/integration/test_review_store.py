@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.findings import Finding, Kind, Severity
-from services.core.review import Role
+from services.core.review import Role, parse_filter
 from services.store import db, migrate, users
 from services.store import review as review_store
 from services.store.audit import Actor
@@ -249,3 +249,38 @@ async def test_finding_counts_follow_every_insert_update_delete_and_fold(
     assert len(sql(database_url, "SELECT * FROM finding_counts")) == len(
         sql(database_url, _COUNTING)
     )
+
+
+async def test_a_broad_filter_on_transfers_is_counted_up_to_the_cap(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = db.async_engine(database_url)
+    async with db.sessions(engine).begin() as s:
+        for i in range(3):
+            rec = record(record_id=f"cap-{i}", transfer_date="2024-11-20")
+            await record_screening(
+                s,
+                rec,
+                [finding("HT", "HT.territory")],
+                Delivery("it", datetime.now(UTC)),
+                ruleset_version=1,
+                list_version=None,
+            )
+    scope = review_store.Scope(("HT",))
+    dates = parse_filter({"from": ["2024-11-01"], "to": ["2024-11-30"]})
+    # Past the few-transfers shortcut, and a cap below what matches: "more than".
+    monkeypatch.setattr(review_store, "FEW_TRANSFERS", 1)
+    monkeypatch.setattr(review_store, "COUNT_CAP", 2)
+    async with db.sessions(engine)() as s:
+        capped = await review_store.status_counts(s, scope, dates)
+        exact = await review_store.status_counts(s, scope, dates, exact=True)
+    monkeypatch.setattr(review_store, "COUNT_CAP", 3)
+    async with db.sessions(engine)() as s:
+        within = await review_store.status_counts(s, scope, dates)
+    await engine.dispose()
+    assert capped.capped
+    assert capped.total() is None
+    assert capped.to_dict() == {"counts": None, "total": None, "counted_up_to": 2}
+    assert not exact.capped
+    assert exact.total() == 3
+    assert within.to_dict()["total"] == 3
