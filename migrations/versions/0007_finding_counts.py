@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-05 20:40:00.000000
+Create Date: 2026-12-04 21:00:00.000000
 
 ``finding_counts`` holds how many findings there are per (regime, visible regimes, status,
 kind, severity, assignee, superseded): every statement that inserts, updates or deletes

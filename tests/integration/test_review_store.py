@@ -200,6 +200,34 @@ def test_the_migration_backfills_existing_transfers_and_findings(empty_database_
     migrate.check(url)
 
 
+def test_pattern_findings_without_visible_regimes_get_their_regime(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    migrate.upgrade(url, "0007")
+    with psycopg.connect(_plain(url)) as conn:
+        (transfer_id,) = conn.execute(
+            "INSERT INTO screened_transfers (integrator, record_id, record, record_sha256, "
+            "transfer_date, origin, destination, received_at, ruleset_version) "
+            "VALUES ('it', 'r-0', %s, 'x', '2024-11-20', 'US', 'HT', now(), 1) RETURNING id",
+            (json.dumps(record()),),
+        ).fetchone()  # type: ignore[misc]
+        for key, group in [("split", "split:HT:x"), ("plain", None)]:
+            conn.execute(
+                "INSERT INTO findings (transfer_id, finding_key, record_id, kind, regime, "
+                "rule_id, severity, summary, citations, evidence, ruleset_version, "
+                "pattern_group, visible_regimes) VALUES (%s, %s, 'r-0', 'indicator', 'HT', "
+                "%s, 'medium', 's.', '[]', '{}', 1, %s, '{}')",
+                (transfer_id, key, key, group),
+            )
+    migrate.upgrade(url)
+    assert sql(url, "SELECT finding_key, visible_regimes FROM findings ORDER BY id") == [
+        ("split", ["HT"]),
+        ("plain", []),  # not a pattern finding: left as the matcher wrote it
+    ]
+    migrate.check(url)
+
+
 #: What the queue's counts read, and the same numbers counted from the findings.
 _COUNTED = (
     "SELECT regime, visible_regimes, status, kind, severity, assignee_id, superseded, sum(n) "
