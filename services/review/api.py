@@ -34,8 +34,8 @@ DESCRIPTION = (
     "(hide | include | only), `sort` (-created | created | -transfer_date | transfer_date "
     "| severity), `limit` (1-500) and `after` (the `next` cursor of the previous page). "
     "An unknown parameter or value is a 400. `counts` (by status) and `total` are exact, "
-    "except for a filter on the transfer (dates, category, party) matching more than "
-    "`counted_up_to` findings: both are then null."
+    "except for a broad filter on the transfer (dates, category, party): past 10,000 "
+    "findings or 100 ms of counting both are null and `not_counted` says why."
 )
 
 router = APIRouter(

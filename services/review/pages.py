@@ -111,7 +111,7 @@ async def queue_page(request: Request, who: Who) -> Response:
             "counts": counts.by_status,
             "total": counts.total(),
             "matching": counts.total(f.statuses),
-            "count_cap": queue_store.COUNT_CAP,
+            "not_counted": counts.not_counted,
             "options": options,
             "may_review": may(who.account.role, Act.REVIEW),
         },

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 import orjson
+from psycopg.errors import QueryCanceled
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -36,6 +37,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -372,9 +374,11 @@ async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePag
     return QueuePage(tuple(rows), _cursor_of(f.sort, rows[-1]) if more and rows else None)
 
 
-#: A filter on the transfer matching more findings than this is not counted further: the
-#: queue says "more than" (an exact count of such a filter takes seconds at a million).
+#: A filter on the transfer is counted up to this many findings and for this long at most:
+#: an exact count of a broad one takes seconds at a million findings, and the queue's page
+#: comes with its counts. Past either, the counts are "not counted", with the reason.
 COUNT_CAP = 10_000
+COUNT_BUDGET_MS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,27 +386,23 @@ class StatusCounts:
     """Findings of a filter in each status (its statuses aside)."""
 
     by_status: dict[Status, int]
-    #: Where counting stopped when a filter on the transfer matched more findings than
-    #: :data:`COUNT_CAP`: ``by_status`` is then empty and the numbers are unknown.
-    counted_up_to: int | None = None
-
-    @property
-    def capped(self) -> bool:
-        return self.counted_up_to is not None
+    #: Why the findings were not counted (a broad filter on the transfer): ``by_status``
+    #: is then empty. None when the counts are exact.
+    not_counted: str | None = None
 
     def total(self, statuses: Sequence[Status] = ()) -> int | None:
-        """How many findings have one of ``statuses`` (any status if none); None if capped."""
-        if self.capped:
+        """How many findings have one of ``statuses`` (any if none); None if not counted."""
+        if self.not_counted is not None:
             return None
-        return (
-            sum(self.by_status[s] for s in statuses) if statuses else sum(self.by_status.values())
-        )
+        counted = statuses or list(self.by_status)
+        return sum(self.by_status[s] for s in counted)
 
     def to_dict(self) -> dict[str, Any]:
+        exact = self.not_counted is None
         return {
-            "counts": None if self.capped else {s.value: n for s, n in self.by_status.items()},
+            "counts": {s.value: n for s, n in self.by_status.items()} if exact else None,
             "total": self.total(),
-            "counted_up_to": self.counted_up_to,
+            "not_counted": self.not_counted,
         }
 
 
@@ -414,7 +414,8 @@ async def status_counts(
     A filter on the findings' own columns sums ``finding_counts`` (kept by triggers, a row
     per regime, status, kind, severity, assignee): a few thousand rows whatever the number
     of findings. One asking about the transfer (dates, goods, parties) counts the findings
-    it matches, up to :data:`COUNT_CAP` unless ``exact``."""
+    it matches; unless ``exact``, only up to :data:`COUNT_CAP` of them and for
+    :data:`COUNT_BUDGET_MS` when it matches more than :data:`FEW_TRANSFERS` transfers."""
     found: dict[Status, int] = dict.fromkeys(Status, 0)
     if needs_transfers(f):
         transfers = await few_transfers(session, f)
@@ -424,25 +425,53 @@ async def status_counts(
         matched = matched.where(
             *await where(session, scope, f, with_status=False, transfers=transfers)
         )
-        capped = transfers is None and not exact
-        if capped:
+        bounded = transfers is None and not exact
+        if bounded:
             matched = matched.limit(COUNT_CAP + 1)
         rows = matched.subquery()
         stmt = select(rows.c.status, func.count()).group_by(rows.c.status)
-        for status, n in await session.execute(stmt):
+        if bounded:
+            counted = await within_budget(session, stmt, COUNT_BUDGET_MS)
+            if counted is None:
+                return StatusCounts({}, f"counting took more than {COUNT_BUDGET_MS} ms")
+        else:
+            counted = list(await session.execute(stmt))
+        for status, n in counted:
             found[Status(status)] += n
-        if capped and sum(found.values()) > COUNT_CAP:
-            return StatusCounts({}, counted_up_to=COUNT_CAP)
+        if bounded and sum(found.values()) > COUNT_CAP:
+            return StatusCounts({}, f"more than {COUNT_CAP:,} findings match")
         return StatusCounts(found)
     assignee_id: int | None = None
     if f.assignee and f.assignee != UNASSIGNED:
         assignee_id = await session.scalar(select(User.id).where(User.name == f.assignee))
-    counted = select(C.status, func.sum(C.n)).where(
+    summed = select(C.status, func.sum(C.n)).where(
         *count_conditions(scope, f, assignee_id=assignee_id)
     )
-    for value, total in await session.execute(counted.group_by(C.status)):
+    for value, total in await session.execute(summed.group_by(C.status)):
         found[Status(value)] += int(total)
     return StatusCounts(found)
+
+
+async def within_budget(session: AsyncSession, stmt: Any, budget_ms: int) -> list[Any] | None:
+    """``stmt``'s rows, or None if PostgreSQL took more than ``budget_ms`` (it cancels the
+    statement). A savepoint keeps the session's transaction usable either way, and the
+    session's own statement timeout is put back."""
+    before = await session.scalar(text("SELECT current_setting('statement_timeout')"))
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                text("SELECT set_config('statement_timeout', :ms, true)"),
+                {"ms": str(budget_ms)},
+            )
+            rows = list(await session.execute(stmt))
+            await session.execute(
+                text("SELECT set_config('statement_timeout', :before, true)"), {"before": before}
+            )
+            return rows
+    except DBAPIError as exc:
+        if isinstance(exc.orig, QueryCanceled):
+            return None
+        raise
 
 
 def count_conditions(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from services.core.findings import Finding, Kind, Severity
@@ -296,7 +296,7 @@ async def test_a_broad_filter_on_transfers_is_counted_up_to_the_cap(
             )
     scope = review_store.Scope(("HT",))
     dates = parse_filter({"from": ["2024-11-01"], "to": ["2024-11-30"]})
-    # Past the few-transfers shortcut, and a cap below what matches: "more than".
+    # Past the few-transfers shortcut, and a cap below what matches: not counted.
     monkeypatch.setattr(review_store, "FEW_TRANSFERS", 1)
     monkeypatch.setattr(review_store, "COUNT_CAP", 2)
     async with db.sessions(engine)() as s:
@@ -306,9 +306,29 @@ async def test_a_broad_filter_on_transfers_is_counted_up_to_the_cap(
     async with db.sessions(engine)() as s:
         within = await review_store.status_counts(s, scope, dates)
     await engine.dispose()
-    assert capped.capped
     assert capped.total() is None
-    assert capped.to_dict() == {"counts": None, "total": None, "counted_up_to": 2}
-    assert not exact.capped
+    assert capped.to_dict() == {
+        "counts": None,
+        "total": None,
+        "not_counted": "more than 2 findings match",
+    }
     assert exact.total() == 3
     assert within.to_dict()["total"] == 3
+    assert within.to_dict()["not_counted"] is None
+
+
+async def test_a_count_past_its_budget_is_cancelled_and_the_session_goes_on(
+    database_url: str,
+) -> None:
+    engine = db.async_engine(database_url)
+    async with db.sessions(engine)() as s:
+        before = await s.scalar(text("SELECT current_setting('statement_timeout')"))
+        slow = await review_store.within_budget(s, text("SELECT pg_sleep(0.5)"), 20)
+        quick = await review_store.within_budget(s, text("SELECT 1"), 1000)
+        after = await s.scalar(text("SELECT current_setting('statement_timeout')"))
+        await s.execute(text("SELECT pg_sleep(0.05)"))  # no budget left behind
+    await engine.dispose()
+    assert slow is None
+    assert quick is not None
+    assert [tuple(r) for r in quick] == [(1,)]
+    assert after == before
