@@ -103,8 +103,8 @@ async def export(request: Request, who: Who, format: str = "json") -> StreamingR
     responses=NOT_FOUND,
 )
 async def overview(request: Request, who: Who, regime: str | None = None) -> dict[str, Any]:
-    numbers, _ = await overview_of(request, who)
-    return numbers.to_dict()
+    kept, _ = await overview_of(request, who)
+    return kept.numbers.to_dict() | {"as_of": kept.as_of.isoformat()}
 
 
 @router.get(

@@ -31,6 +31,7 @@ from services.metrics import ReviewMetrics
 from services.review import actions, admin, api, pages, signin
 from services.review.auth import CsrfRefused, NotSignedIn, secret_key
 from services.review.errors import Conflict, Forbidden, NotFound
+from services.review.overviews import Overviews
 from services.review.views import error_page, login_url, template_globals
 from services.settings import Settings
 from services.store import db
@@ -48,6 +49,7 @@ class Deps:
     metrics: ReviewMetrics
     templates: Jinja2Templates
     engine: AsyncEngine | None = None
+    overviews: Overviews | None = None
 
 
 def _is_api(request: Request) -> bool:
@@ -80,6 +82,12 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(template_globals())
     deps = Deps(settings, database_url, secret_key(settings), ReviewMetrics(), templates)
+
+    def engine() -> AsyncEngine:
+        assert deps.engine is not None, "the app has not started"
+        return deps.engine
+
+    deps.overviews = Overviews(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -30,12 +30,12 @@ from services.review import exports
 from services.review.auth import Principal, Who, secure
 from services.review.charts import monthly_bars
 from services.review.errors import Forbidden, NotFound
+from services.review.overviews import Kept
 from services.review.views import params, render
 from services.store import db
 from services.store import review as queue_store
 from services.store.audit import Action, AuditFilter, Entry, entries, in_scope
 from services.store.dossier import Dossier, dossier
-from services.store.overview import Overview, overview
 from services.store.review import Scope
 
 router = APIRouter(include_in_schema=False)
@@ -159,25 +159,27 @@ async def export(request: Request, who: Who) -> Response:
     return await exports.response(request, who, f, fmt)
 
 
-async def overview_of(request: Request, who: Principal) -> tuple[Overview, list[str]]:
+async def overview_of(request: Request, who: Principal) -> tuple[Kept, list[str]]:
     """The overview of the ``regime`` asked for, one of the user's (their first by default)."""
     async with db.sessions(engine(request))() as session:
         regimes = await regimes_of(session, who)
-        wanted = (request.query_params.get("regime") or (regimes[0] if regimes else "")).upper()
-        if wanted not in regimes:
-            raise NotFound("not one of your regimes")
-        return await overview(session, Scope.of(who.account), wanted), regimes
+    wanted = (request.query_params.get("regime") or (regimes[0] if regimes else "")).upper()
+    if wanted not in regimes:
+        raise NotFound("not one of your regimes")
+    return await request.app.state.deps.overviews.get(wanted), regimes
 
 
 @router.get("/overview")
 async def overview_page(request: Request, who: Who) -> Response:
-    numbers, regimes = await overview_of(request, who)
+    kept, regimes = await overview_of(request, who)
+    numbers = kept.numbers
     return render(
         request,
         "overview.html",
         {
             "who": who,
             "o": numbers,
+            "as_of": kept.as_of,
             "regimes": regimes,
             "chart": monthly_bars(numbers.by_month),
             "most": max((n for _, _, n in numbers.routes), default=1),
