@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -106,6 +107,28 @@ class Citation:
         return self.year is None or self.year <= on.year
 
 
+def fold_mention(text: str) -> str:
+    """Lower case without accents, for matching a record's stated purpose against the rules'
+    words: "Protección" meets "proteccion", "déminage" meets "deminage"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    """A purpose the resolution makes the condition of an exemption ("intended solely for
+    humanitarian or protective use"), and the words by which a record states it."""
+
+    id: str
+    #: The resolution's words, for findings: "intended solely for humanitarian or protective use".
+    condition: str
+    #: Folded words, one of which the declared end use or claimed exemption must contain.
+    mentions: tuple[str, ...]
+    #: "unconfirmed" where the condition's wording was not read in the resolution or a
+    #: committee's page.
+    confidence: str = "confirmed"
+
+
 @dataclass(frozen=True, slots=True)
 class Exemption:
     id: str
@@ -125,6 +148,10 @@ class Exemption:
     #: Party types of which the record must name a carrier; empty = no condition (Libya
     #: 2769: a state's military aircraft or vessel).
     carrier_types: frozenset[str] = frozenset()
+    #: The purpose the goods must be intended solely for. Unlike ``end_use_mentions`` it does
+    #: not stop the exemption from matching: a record that states no such purpose gets a
+    #: finding that says so, instead of passing silently or being called a violation.
+    purpose: Purpose | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +307,20 @@ def _lapse(raw: Mapping[str, Any] | None) -> Lapse | None:
     )
 
 
-def _exemption(raw: Mapping[str, Any]) -> Exemption:
+def _purposes(raw: Mapping[str, Any]) -> dict[str, Purpose]:
+    return {
+        pid: Purpose(
+            id=pid,
+            condition=p["condition"],
+            mentions=tuple(fold_mention(w) for w in p["mentions"]),
+            confidence=p.get("confidence", "confirmed"),
+        )
+        for pid, p in raw.items()
+    }
+
+
+def _exemption(raw: Mapping[str, Any], purposes: Mapping[str, Purpose]) -> Exemption:
+    purpose = raw.get("purpose")
     return Exemption(
         id=raw["id"],
         description=raw["description"],
@@ -289,12 +329,13 @@ def _exemption(raw: Mapping[str, Any]) -> Exemption:
         item_categories=frozenset(raw.get("item_categories", ())),
         citations=_citations(raw.get("citations", ())),
         any_government=bool(raw.get("any_government", False)),
-        end_use_mentions=tuple(w.casefold() for w in raw.get("end_use_mentions", ())),
+        end_use_mentions=tuple(fold_mention(w) for w in raw.get("end_use_mentions", ())),
         carrier_types=frozenset(raw.get("carrier_types", ())),
+        purpose=purposes[purpose] if purpose else None,
     )
 
 
-def _phase(raw: Mapping[str, Any]) -> Phase:
+def _phase(raw: Mapping[str, Any], purposes: Mapping[str, Purpose]) -> Phase:
     end = raw.get("end")
     otherwise = raw.get("otherwise")
     return Phase(
@@ -307,7 +348,7 @@ def _phase(raw: Mapping[str, Any]) -> Phase:
         item_scope=ItemScope(raw["items"]),
         assistance=bool(raw.get("assistance", False)),
         citations=_citations(raw["citations"]),
-        exemptions=tuple(_exemption(e) for e in raw.get("exemptions", ())),
+        exemptions=tuple(_exemption(e, purposes) for e in raw.get("exemptions", ())),
         otherwise=Procedure(otherwise) if otherwise else None,
         confidence=raw.get("confidence", "confirmed"),
         caveat=raw.get("caveat"),
@@ -317,7 +358,8 @@ def _phase(raw: Mapping[str, Any]) -> Phase:
 
 
 def regime_from_dict(raw: Mapping[str, Any]) -> Regime:
-    phases = tuple(sorted((_phase(p) for p in raw["phases"]), key=lambda p: p.start))
+    purposes = _purposes(raw.get("purposes", {}))
+    phases = tuple(sorted((_phase(p, purposes) for p in raw["phases"]), key=lambda p: p.start))
     return Regime(
         id=raw["id"],
         name=raw["name"],
@@ -343,6 +385,7 @@ def validate_documents(documents: Mapping[str, Mapping[str, Any]]) -> None:
             problems.append(f"{source}: {where}: {err.message}")
         problems.extend(f"{source}: {msg}" for msg in _phase_overlaps(doc))
         problems.extend(f"{source}: {msg}" for msg in _date_slips(doc))
+        problems.extend(f"{source}: {msg}" for msg in _purpose_slips(doc))
     if problems:
         raise RulesError("invalid rules:\n  " + "\n  ".join(problems))
 
@@ -383,6 +426,28 @@ def _date_slips(doc: Mapping[str, Any]) -> list[str]:
                 out.append(f"phase {phase.get('id')}: {c['symbol']} adopted {c['adopted']}")
         if "last_day" in lapse and str(lapse["last_day"]) < str(phase.get("start")):
             out.append(f"phase {phase.get('id')} lapses before it starts")
+    return out
+
+
+def _purpose_slips(doc: Mapping[str, Any]) -> list[str]:
+    """An exemption naming a purpose the file does not declare, and a declared purpose no
+    exemption names (a purpose left behind when its exemption was removed)."""
+    declared = set(doc.get("purposes") or {})
+    used: set[str] = set()
+    out = []
+    for phase in doc.get("phases", ()):
+        for ex in phase.get("exemptions", ()):
+            name = ex.get("purpose")
+            if name is None:
+                continue
+            used.add(name)
+            if name not in declared:
+                out.append(
+                    f"phase {phase.get('id')}: exemption {ex.get('id')} names purpose "
+                    f"{name!r}, which the file's purposes do not declare"
+                )
+    unused = sorted(declared - used)
+    out += [f"purpose {name!r} is declared but no exemption names it" for name in unused]
     return out
 
 

@@ -3,9 +3,10 @@
 A phase's territory-wide scope reaches every receiving party; its non-state-actor
 scope reaches those that are neither a government nor a UN mission. Each receiving
 party gets its own findings: one for the goods no exemption covers, one per
-exemption that applies only with a procedure, and, under a phase limited to small
-arms and light weapons, an indicator for goods outside it that may be SALW all the
-same (the declaration cannot tell, or definitions differ), with the reason.
+exemption that applies only with a procedure or only for a purpose the record does
+not state, and, under a phase limited to small arms and light weapons, an indicator
+for goods outside it that may be SALW all the same (the declaration cannot tell, or
+definitions differ), with the reason.
 """
 
 from __future__ import annotations
@@ -26,10 +27,17 @@ from services.core.rules import (
     Regime,
     Ruleset,
     Scope,
+    fold_mention,
     procedure_words,
 )
 from services.core.transfers import Party, PartyRole, PartyType, Transfer, receiving_parties
-from services.core.wording import dispute_words, items_words, party_words, reference_words
+from services.core.wording import (
+    dispute_words,
+    items_words,
+    party_words,
+    purpose_words,
+    reference_words,
+)
 
 #: Party types that count as "the government" or a UN mission for non-state-actor scopes.
 STATE_OR_UN = frozenset({PartyType.GOVERNMENT, PartyType.UN_MISSION})
@@ -126,23 +134,45 @@ def _scope_findings(
 def _crossing_findings(
     c: _Crossing, covered: Sequence[ClassifiedItem], *, doubt: bool = False
 ) -> list[Finding]:
-    """The goods no exemption covers, then those of each exemption with a procedure; for
-    goods that only may be in scope (``doubt``), indicators that say why."""
+    """The goods no exemption covers, then those of each exemption with a procedure or
+    whose purpose the record does not state; for goods that only may be in scope
+    (``doubt``), indicators that say why."""
     uncovered: list[ClassifiedItem] = []
-    procedures: dict[str, tuple[Exemption, list[ClassifiedItem]]] = {}
+    held: dict[tuple[str, bool], tuple[Exemption, list[ClassifiedItem]]] = {}
     for ci in covered:
-        ex = _exemption_for(c, ci.category)
-        if ex is None:
+        match = _exemption_for(c, ci.category)
+        if match is None:
             uncovered.append(ci)
-        elif ex.procedure is not Procedure.NONE:
-            procedures.setdefault(ex.id, (ex, []))[1].append(ci)
+            continue
+        ex, stated = match
+        if ex.procedure is not Procedure.NONE or not stated:
+            held.setdefault((ex.id, stated), (ex, []))[1].append(ci)
     findings = [_finding(c, uncovered, None, doubt)] if uncovered else []
-    findings += [_finding(c, cis, ex, doubt) for ex, cis in procedures.values()]
+    findings += [
+        _finding(c, cis, ex, doubt, purpose_unstated=not stated)
+        for (_, stated), (ex, cis) in held.items()
+    ]
     return findings
 
 
-def _exemption_for(c: _Crossing, category: str) -> Exemption | None:
-    return next((ex for ex in c.phase.exemptions if _applies(ex, c, category)), None)
+def _exemption_for(c: _Crossing, category: str) -> tuple[Exemption, bool] | None:
+    """The exemption that covers goods of ``category``, and whether the record states the
+    purpose it depends on (True for one that depends on none).
+
+    The first that applies wins. One whose purpose the record does not state holds only
+    provisionally: a later one that applies in full with no procedure wins over it (the
+    goods are exempt either way: the Government of the DRC's body armour), any other does
+    not (which reading is right is the reviewer's to say)."""
+    provisional: Exemption | None = None
+    for ex in c.phase.exemptions:
+        if not _applies(ex, c, category):
+            continue
+        if ex.purpose is None or _mentions(c.transfer, ex.purpose.mentions):
+            if provisional is None or ex.procedure is Procedure.NONE:
+                return ex, True
+            break
+        provisional = provisional or ex
+    return (provisional, False) if provisional is not None else None
 
 
 def _applies(ex: Exemption, c: _Crossing, category: str) -> bool:
@@ -165,10 +195,10 @@ def _carried_by(transfer: Transfer, types: frozenset[str]) -> bool:
 
 
 def _mentions(transfer: Transfer, words: tuple[str, ...]) -> bool:
-    """Whether the declared end use or the claimed exemption names one of ``words``: the
-    record's own statement of purpose, for a reviewer to verify."""
+    """Whether the declared end use or the claimed exemption names one of ``words`` (folded
+    by the loader): the record's own statement of purpose, for a reviewer to verify."""
     text = f"{transfer.declared_end_use or ''} {transfer.documents.exemption_claimed or ''}"
-    folded = text.casefold()
+    folded = fold_mention(text)
     return any(w in folded for w in words)
 
 
@@ -184,15 +214,28 @@ def _foreign_government(c: _Crossing) -> bool:
 
 
 def _finding(
-    c: _Crossing, items: Sequence[ClassifiedItem], ex: Exemption | None, doubt: bool
+    c: _Crossing,
+    items: Sequence[ClassifiedItem],
+    ex: Exemption | None,
+    doubt: bool,
+    *,
+    purpose_unstated: bool = False,
 ) -> Finding:
     """The finding for ``items``: uncovered by any exemption if ``ex`` is None. Goods that
     only may be in scope (``doubt``) make a MEDIUM indicator with the reasons instead: they
-    are inside the embargo if they are what they may be, and nothing on the record says."""
+    are inside the embargo if they are what they may be, and nothing on the record says.
+
+    Goods of an exemption whose purpose the record does not state (``purpose_unstated``)
+    are exempt only if they serve it: under a standing exemption a MEDIUM indicator for a
+    reviewer to check, not a violation; under one with a procedure the finding the
+    procedure calls for (missing either way), saying the purpose is unstated too."""
     transfer, phase, end_user = c.transfer, c.phase, c.end_user
     if ex is None:
         rule_id, procedure = c.rule_id, phase.otherwise
         tail = f"{party_words(end_user)} is not covered by any exemption"
+    elif purpose_unstated and ex.purpose is not None:
+        rule_id, procedure = f"{c.rule_id}.{ex.id}.purpose_unstated", ex.procedure
+        tail = purpose_words(ex, phase, transfer.transfer_date)
     else:
         rule_id, procedure = f"{c.rule_id}.{ex.id}", ex.procedure
         tail = (
@@ -203,10 +246,12 @@ def _finding(
     referenced, note = reference_words(procedure, phase, reference)
     kind, severity = (
         (Kind.INDICATOR, Severity.MEDIUM)
-        if referenced or doubt
+        if referenced or doubt or (purpose_unstated and procedure is Procedure.NONE)
         else (Kind.VIOLATION, Severity.HIGH)
     )
     evidence = _evidence(c, items, procedure, reference)
+    if purpose_unstated and ex is not None and ex.purpose is not None:
+        evidence["purpose"] = _purpose_evidence(transfer, ex)
     if doubt:
         rule_id += ".may_be_salw"
         head, why = _doubt_head(c, items)
@@ -228,6 +273,20 @@ def _finding(
         ruleset_version=c.ctx.ruleset.version,
         list_version=c.ctx.list_version,
     )
+
+
+def _purpose_evidence(transfer: Transfer, ex: Exemption) -> dict[str, Any]:
+    """What the exemption asks of the goods' purpose and what the record says of it."""
+    purpose = ex.purpose
+    assert purpose is not None
+    return {
+        "exemption": ex.id,
+        "condition": purpose.condition,
+        "stated": False,
+        "declared_end_use": transfer.declared_end_use,
+        "exemption_claimed": transfer.documents.exemption_claimed,
+        "confidence": purpose.confidence,
+    }
 
 
 def _doubt_head(c: _Crossing, items: Sequence[ClassifiedItem]) -> tuple[str, dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from services.core import items as item_vocabulary
 from services.core.goods import ClassifiedItem
-from services.core.rules import Phase, Procedure, procedure_words
+from services.core.rules import Exemption, Phase, Procedure, procedure_words
 from services.core.transfers import Party
 
 
@@ -81,3 +81,27 @@ def reference_words(
     if reference:
         return True, f"; verify Committee reference {reference!r}"
     return False, f"; no {procedure_words(procedure, phase)} is referenced"
+
+
+def purpose_words(ex: Exemption, phase: Phase, on: date) -> str:
+    """The summary after the embargo for goods of an exemption whose purpose the record does
+    not state: the condition, the paragraph that sets it, the procedure if any, what to check.
+
+    "the goods are exempt (S/RES/2293 (2016), para 3 (c)) only if intended solely for
+    humanitarian or protective use, and the record states no such purpose in its declared end
+    use or claimed exemption: check what the goods are for"
+    """
+    purpose = ex.purpose
+    if purpose is None:
+        return ""
+    cited = [c for c in ex.citations if c.adopted_by(on)] or list(ex.citations)
+    sources = [str(cited[0])] if cited else []
+    if purpose.confidence == "unconfirmed":
+        sources.append("wording unconfirmed")
+    source = f" ({', '.join(sources)})" if sources else ""
+    condition = purpose.condition
+    if ex.procedure is not Procedure.NONE:
+        condition += f" and with {procedure_words(ex.procedure, phase)}"
+    stated = "the record states no such purpose in its declared end use or claimed exemption"
+    check = ": check what the goods are for" if ex.procedure is Procedure.NONE else ""
+    return f"the goods are exempt{source} only if {condition}, and {stated}{check}"

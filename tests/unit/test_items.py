@@ -585,27 +585,38 @@ def test_vehicle_armour_is_not_non_lethal_protective_equipment() -> None:
     armour = {"ml_code": "ML13", "description": "armour plate kits for pick-up trucks"}
     assert ht(haiti(ALL_ARMS, armour)) == [("violation", "HT.territory")]
     helmets = {"ml_code": "ML13", "description": "ballistic helmets for humanitarian staff"}
-    # Helmets are non-lethal protective equipment: under 2752 they need the Committee.
-    assert ht(haiti(ALL_ARMS, helmets)) == [("violation", "HT.territory.non-lethal-protective")]
+    # Helmets are non-lethal protective equipment: under 2752 they need the Committee, and
+    # only if for humanitarian or protective use, which an item description does not declare.
+    assert ht(haiti(ALL_ARMS, helmets)) == [
+        ("violation", "HT.territory.non-lethal-protective.purpose_unstated")
+    ]
 
 
 def test_drc_exempts_body_armour_and_helmets_but_not_armour_plate() -> None:
     # 1533 Committee exemptions page (paragraph 3 of S/RES/2293 (2016)): non-lethal equipment
     # for humanitarian or protective use needs no notification; other supplies to
     # non-governmental entities need prior approval.
-    def cd(line: dict[str, Any]) -> list[str]:
+    # The exemption is for goods "intended solely" for that use: the record must declare it.
+    def cd(
+        line: dict[str, Any], end_use: str = "protective equipment for aid workers"
+    ) -> list[str]:
         rec = end_user(
             record(
                 transfer_date="2024-06-05",
                 route={"origin": "KE", "destination": "CD"},
                 items=[{"quantity": 10, **line}],
+                declared_end_use=end_use,
             ),
             name="Kivu Humanitarian Relief ASBL",
             country="CD",
         )
         return [f.rule_id for f in screen(parse_transfer(rec), CTX) if f.regime == "CD"]
 
-    assert cd({"ml_code": "ML13", "description": "helmets and body armour for aid workers"}) == []
+    helmets = {"ml_code": "ML13", "description": "helmets and body armour for aid workers"}
+    assert cd(helmets) == []
+    assert cd(helmets, end_use="site security") == [
+        "CD.non_state_actors.non-lethal-protective.purpose_unstated"
+    ]
     assert cd({"ml_code": "ML13.a", "description": "armour plate for Land Cruiser doors"}) == [
         "CD.non_state_actors"
     ]

@@ -68,12 +68,16 @@ def test_an_adoption_date_decides_over_the_year_in_the_symbol() -> None:
 
 def test_drc_exemptions_cite_2293_para_3() -> None:
     """The 1533 Committee: "Current exemptions ... are guided by paragraph 3 of resolution 2293
-    (2016)"; none of them needs a notification."""
+    (2016)"; none of them needs a notification. Its earlier page numbers the non-lethal
+    equipment "intended solely for humanitarian or protective use" 3 (c)."""
     current = phase("CD", "CD-2667-non-governmental")
-    for eid in ("monusco", "non-lethal-protective"):
+    for eid, paragraph in (("monusco", "3"), ("non-lethal-protective", "3 (c)")):
         ex = exemption(current, eid)
-        assert str(ex.citations[0]) == "S/RES/2293 (2016), para 3"
+        assert str(ex.citations[0]) == f"S/RES/2293 (2016), para {paragraph}"
         assert ex.procedure is Procedure.NONE
+    purpose = exemption(current, "non-lethal-protective").purpose
+    assert purpose is not None
+    assert purpose.condition == "intended solely for humanitarian or protective use"
 
 
 def test_drc_2641_kept_notification_for_annex_a_items_only() -> None:

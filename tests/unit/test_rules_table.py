@@ -265,3 +265,49 @@ def test_unknown_keys_are_rejected() -> None:
     bad["phases"][0]["exemption"] = []
     with pytest.raises(rules.RulesError, match="Additional properties"):
         rules.validate_documents({"SO.yaml": bad})
+
+
+def test_an_exemption_must_name_a_declared_purpose_and_a_purpose_must_be_used() -> None:
+    docs = rules.read_documents(resources.rules_dir())
+    undeclared = copy.deepcopy(docs["CD.yaml"])
+    undeclared["purposes"] = {
+        "humanitarian-protective": undeclared["purposes"]["humanitarian-protective"]
+    }
+    undeclared["phases"][-1]["exemptions"][-1]["purpose"] = "humanitarian"
+    with pytest.raises(rules.RulesError, match="names purpose 'humanitarian'"):
+        rules.validate_documents({"CD.yaml": undeclared})
+    unused = copy.deepcopy(docs["CD.yaml"])
+    unused["purposes"]["demining"] = {"condition": "for demining", "mentions": ["demin"]}
+    with pytest.raises(rules.RulesError, match="'demining' is declared but no exemption"):
+        rules.validate_documents({"CD.yaml": unused})
+    no_words = copy.deepcopy(docs["CD.yaml"])
+    no_words["purposes"]["humanitarian-protective"]["mentions"] = []
+    with pytest.raises(rules.RulesError, match="mentions"):
+        rules.validate_documents({"CD.yaml": no_words})
+
+
+# Exemptions whose resolution text makes them depend on the goods being "intended solely for
+# humanitarian or protective use" (Sudan: "humanitarian, human rights monitoring or protective
+# use"); each must depend on that purpose.
+PURPOSE_BOUND = {
+    ("CD", "non-lethal-protective"),
+    ("CF", "non-lethal-protective"),
+    ("HT", "non-lethal-protective"),
+    ("LY", "non-lethal-humanitarian-protective"),
+    ("SD", "non-lethal-protective"),
+    ("SS", "non-lethal-protective"),
+}
+
+
+@pytest.mark.parametrize(("reg", "phase"), PHASES, ids=PHASE_IDS)
+def test_humanitarian_or_protective_exemptions_depend_on_the_purpose(
+    reg: Regime, phase: Phase
+) -> None:
+    for ex in phase.exemptions:
+        if (reg.id, ex.id) in PURPOSE_BOUND:
+            assert ex.purpose is not None, (phase.id, ex.id)
+            assert "humanitarian" in ex.purpose.condition
+            assert "protective use" in ex.purpose.condition
+            assert {"humanita", "protec"} <= set(ex.purpose.mentions)
+        elif "humanitarian or protective" in ex.description:
+            pytest.fail(f"{phase.id}: {ex.id} reads like a purpose-bound exemption")

@@ -303,3 +303,103 @@ def test_a_claimed_exemption_counts_as_a_declared_purpose() -> None:
     assert violations(rec) == [("LY.territory", "Eastern Region Joint Military Command")]
     claimed = {**rec, "documents": {"exemption_claimed": "2769: training for REUNIFICATION"}}
     assert violations(claimed) == []
+
+
+def body_armour(destination: str, end_use: str | None, **party: Any) -> dict[str, Any]:
+    armour = [{"category": "non_lethal_protective", "description": "body armour", "quantity": 40}]
+    rec = record(
+        transfer_date="2025-03-10",
+        route={"origin": "ZA", "destination": destination},
+        items=armour,
+        documents={"export_licence": "EL-1", "end_user_certificate": "EUC-1"},
+    )
+    rec = end_user(
+        rec, **{"name": "Relief Partners", "country": destination, "type": "company"} | party
+    )
+    if end_use is not None:
+        rec["declared_end_use"] = end_use
+    return rec
+
+
+def embargo_findings(rec: dict[str, Any]) -> list[Finding]:
+    return [f for f in findings(rec) if not f.rule_id.startswith("indicator.")]
+
+
+@pytest.mark.parametrize(
+    "end_use",
+    [
+        "Protective use by humanitarian staff",
+        "PROTECCIÓN del personal humanitario",
+        "usage humanitaire",
+        "Humanitarian demining teams",
+        "déminage humanitaire",
+    ],
+)
+def test_a_stated_humanitarian_or_protective_purpose_keeps_the_standing_exemption(
+    end_use: str,
+) -> None:
+    """2293 (2016) para 3 (c): "non-lethal military equipment intended solely for
+    humanitarian or protective use" — the record's words, case and accents aside."""
+    assert embargo_findings(body_armour("CD", end_use)) == []
+
+
+@pytest.mark.parametrize("end_use", [None, "site security for a copper mine", ""])
+def test_no_stated_purpose_makes_the_standing_exemption_an_indicator_not_a_violation(
+    end_use: str | None,
+) -> None:
+    (found,) = embargo_findings(body_armour("CD", end_use))
+    assert (found.kind, found.severity.value) == (Kind.INDICATOR, "medium")
+    assert found.rule_id == "CD.non_state_actors.non-lethal-protective.purpose_unstated"
+    assert (
+        "; the goods are exempt (S/RES/2293 (2016), para 3 (c)) only if intended solely for "
+        "humanitarian or protective use, and the record states no such purpose"
+    ) in found.summary
+    assert "S/RES/2293 (2016), para 3 (c)" in found.citations
+    assert found.evidence["purpose"]["condition"] == (
+        "intended solely for humanitarian or protective use"
+    )
+    assert found.evidence["purpose"]["declared_end_use"] == end_use
+
+
+def test_an_unconfirmed_purpose_says_so() -> None:
+    (found,) = embargo_findings(body_armour("SD", None))
+    assert found.kind is Kind.INDICATOR
+    assert "human rights monitoring or protective use" in found.summary
+    assert "wording unconfirmed" in found.summary
+    assert found.evidence["purpose"]["confidence"] == "unconfirmed"
+
+
+def test_a_full_standing_exemption_after_an_unstated_purpose_still_exempts() -> None:
+    """The DRC's Government in 2022 (2641): its supplies outside annex A needed nothing,
+    whatever the body armour was for."""
+    rec = body_armour("CD", None, name="Forces Armées de la RDC", type="government")
+    rec["transfer_date"] = "2022-09-12"
+    assert embargo_findings(rec) == []
+
+
+def test_a_procedure_is_still_missing_when_the_purpose_is_unstated() -> None:
+    """South Sudan, 2428 para 5 (b): notified in advance. With neither a purpose nor a
+    notification (nor an approval) the supply lacks what either reading requires."""
+    (without,) = embargo_findings(body_armour("SS", None))
+    assert (without.kind, without.severity.value) == (Kind.VIOLATION, "high")
+    assert without.rule_id == "SS.territory.non-lethal-protective.purpose_unstated"
+    assert "and with advance notification to the Committee" in without.summary
+    assert "no advance notification to the Committee is referenced" in without.summary
+    assert "the record states no such purpose" in without.summary
+    stated = body_armour("SS", "protective use by humanitarian staff")
+    (notified,) = embargo_findings(stated)
+    assert notified.rule_id == "SS.territory.non-lethal-protective"
+    assert notified.kind is Kind.VIOLATION
+    assert "purpose" not in notified.evidence
+    referenced = {**stated, "documents": {"committee_reference": "2206/NOT/2025/1"}}
+    assert [f.kind for f in embargo_findings(referenced)] == [Kind.INDICATOR]
+
+
+def test_libyas_standing_humanitarian_exemption_depends_on_the_purpose() -> None:
+    """2095 (2013) para 9 (SC/10939): no approval for non-lethal equipment for humanitarian
+    or protective use; the Libyan government's own exemption (para 10) needs no such words."""
+    assert embargo_findings(body_armour("LY", "for the protection of aid workers")) == []
+    (found,) = embargo_findings(body_armour("LY", None))
+    assert found.rule_id == "LY.territory.non-lethal-humanitarian-protective.purpose_unstated"
+    government = body_armour("LY", None, name="Ministry of Interior", type="government")
+    assert embargo_findings(government) == []
