@@ -18,7 +18,6 @@ from services.review import acts, exports
 from services.review.auth import Acting, Who
 from services.review.pages import AUDIT_PAGE, audit_entries, load_dossier, overview_of, with_me
 from services.review.views import params
-from services.store import db
 from services.store import review as queue_store
 from services.store.review import Scope
 
@@ -78,9 +77,7 @@ async def me(who: Who) -> dict[str, Any]:
 async def findings(request: Request, who: Who) -> dict[str, Any]:
     f = with_me(parse_filter(params(request)), who)
     scope = Scope.of(who.account)
-    async with db.sessions(request.app.state.deps.engine)() as session:
-        page = await queue_store.queue(session, scope, f)
-        counts = await queue_store.status_counts(session, scope, f)
+    page, counts = await queue_store.queue_with_counts(request.app.state.deps.engine, scope, f)
     return {"findings": [r.to_dict() for r in page.rows], "next": page.next_cursor} | (
         counts.to_dict()
     )

@@ -97,9 +97,8 @@ async def queue_page(request: Request, who: Who) -> Response:
     f = parse_filter(params(request))
     scope = Scope.of(who.account)
     resolved = with_me(f, who)
+    page, counts = await queue_store.queue_with_counts(engine(request), scope, resolved)
     async with db.sessions(engine(request))() as session:
-        page = await queue_store.queue(session, scope, resolved)
-        counts = await queue_store.status_counts(session, scope, resolved)
         options = await filter_options(session, who)
     response = render(
         request,
