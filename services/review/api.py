@@ -34,7 +34,7 @@ DESCRIPTION = (
     "| severity), `limit` (1-500) and `after` (the `next` cursor of the previous page). "
     "An unknown parameter or value is a 400. `counts` (by status) and `total` are exact, "
     "except for a broad filter on the transfer (dates, category, party): past 10,000 "
-    "findings or 100 ms of counting both are null and `not_counted` says why."
+    "findings or 80 ms of counting both are null and `not_counted` says why."
 )
 
 router = APIRouter(

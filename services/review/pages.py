@@ -5,6 +5,7 @@ Forms that change something post to services/review/actions.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import date
@@ -97,9 +98,14 @@ async def queue_page(request: Request, who: Who) -> Response:
     f = parse_filter(params(request))
     scope = Scope.of(who.account)
     resolved = with_me(f, who)
-    page, counts = await queue_store.queue_with_counts(engine(request), scope, resolved)
-    async with db.sessions(engine(request))() as session:
-        options = await filter_options(session, who)
+
+    async def options_of() -> dict[str, Any]:
+        async with db.sessions(engine(request))() as session:
+            return await filter_options(session, who)
+
+    (page, counts), options = await asyncio.gather(
+        queue_store.queue_with_counts(engine(request), scope, resolved), options_of()
+    )
     response = render(
         request,
         "queue.html",

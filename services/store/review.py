@@ -397,7 +397,7 @@ async def queue(session: AsyncSession, scope: Scope, f: QueueFilter) -> QueuePag
 #: an exact count of a broad one takes seconds at a million findings, and the queue's page
 #: comes with its counts. Past either, the counts are "not counted", with the reason.
 COUNT_CAP = 10_000
-COUNT_BUDGET_MS = 100
+COUNT_BUDGET_MS = 80
 
 
 @dataclass(frozen=True, slots=True)
