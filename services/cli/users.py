@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from services.cli.common import cli_actor, err, fail, out, session_scope
 from services.core.review import Role
@@ -25,6 +28,16 @@ RegimeOption = Annotated[
     list[str] | None,
     typer.Option("--regime", help="a regime id (HT, LY, …) the user works; repeat for more"),
 ]
+
+
+@contextmanager
+def _acting() -> Iterator[Session]:
+    """A session for one act on users, committed on success; a refused act is one line."""
+    try:
+        with session_scope() as session:
+            yield session
+    except users.UserError as exc:
+        raise fail(str(exc)) from None
 
 
 def _password(password_stdin: bool) -> str:
@@ -47,19 +60,16 @@ def add(
 ) -> None:
     """Add a user (the password is asked for, or read from stdin)."""
     password = _password(password_stdin)
-    try:
-        with session_scope() as session:
-            account = users.add_user(
-                session,
-                name,
-                role,
-                regime or [],
-                password,
-                cli_actor(),
-                known_regimes=rulesets.regime_ids(session),
-            )
-    except users.UserError as exc:
-        raise fail(str(exc)) from None
+    with _acting() as session:
+        account = users.add_user(
+            session,
+            name,
+            role,
+            regime or [],
+            password,
+            cli_actor(),
+            known_regimes=rulesets.regime_ids(session),
+        )
     scope = "all regimes" if account.sees_all else ", ".join(account.regimes)
     err.print(f"added {account.name} ({account.role.value}; {scope})")
 
@@ -85,11 +95,8 @@ def list_() -> None:
 @app.command("disable")
 def disable(name: str) -> None:
     """Disable a user: their sessions end and their API tokens stop working at once."""
-    try:
-        with session_scope() as session:
-            users.disable_user(session, name, cli_actor())
-    except users.UserError as exc:
-        raise fail(str(exc)) from None
+    with _acting() as session:
+        users.disable_user(session, name, cli_actor())
     err.print(f"disabled {name}; their sessions are ended")
 
 
@@ -102,11 +109,8 @@ def reset_password(
 ) -> None:
     """Set a new password; the user's sessions end."""
     password = _password(password_stdin)
-    try:
-        with session_scope() as session:
-            users.reset_password(session, name, password, cli_actor())
-    except users.UserError as exc:
-        raise fail(str(exc)) from None
+    with _acting() as session:
+        users.reset_password(session, name, password, cli_actor())
     err.print(f"new password set for {name}; their sessions are ended")
 
 
@@ -116,11 +120,8 @@ def token(
     label: Annotated[str, typer.Option(help="what the token is for")] = "",
 ) -> None:
     """Issue a personal API token (Authorization: Bearer …). It is shown once, here."""
-    try:
-        with session_scope() as session:
-            token_id, secret = users.issue_token(session, name, label, cli_actor())
-    except users.UserError as exc:
-        raise fail(str(exc)) from None
+    with _acting() as session:
+        token_id, secret = users.issue_token(session, name, label, cli_actor())
     err.print(f"token {token_id} for {name} (shown once; only its hash is kept):")
     out.print(secret, markup=False, highlight=False)
 
@@ -128,11 +129,8 @@ def token(
 @app.command("tokens")
 def tokens(name: str) -> None:
     """A user's API tokens (never the tokens themselves)."""
-    try:
-        with session_scope() as session:
-            rows = users.tokens(session, name)
-    except users.UserError as exc:
-        raise fail(str(exc)) from None
+    with _acting() as session:
+        rows = users.tokens(session, name)
     table = Table("id", "label", "created (UTC)", "last used (UTC)", "revoked (UTC)")
     for t in rows:
         table.add_row(
@@ -148,9 +146,6 @@ def tokens(name: str) -> None:
 @app.command("revoke-token")
 def revoke_token(token_id: int) -> None:
     """Revoke an API token by its id (see `ewatch users tokens NAME`)."""
-    try:
-        with session_scope() as session:
-            name = users.revoke_token(session, token_id, cli_actor())
-    except users.UserError as exc:
-        raise fail(str(exc)) from None
+    with _acting() as session:
+        name = users.revoke_token(session, token_id, cli_actor())
     err.print(f"revoked token {token_id} of {name}")
